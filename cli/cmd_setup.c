@@ -1,0 +1,80 @@
+/* cmd_setup.c - `ferry setup`: creates ferry's Kafka topics (and their dead-letter
+ * topics) through the admin API and ferry's PostgreSQL schema. Safe to run again:
+ * what exists is left as it is. */
+#include <stdio.h>
+
+#include "commands.h"
+#include "ferry/kafka.h"
+#include "ferry/log.h"
+#include "ferry/options.h"
+#include "ferry/pg.h"
+#include "ferry/topics.h"
+
+static const ferry_opt_t setup_opts[] = {
+    FERRY_OPT_BROKERS,
+    FERRY_OPT_KAFKA_X,
+    FERRY_OPT_PG,
+    {"partitions", 'p', FERRY_OPT_INT, "6", "N", "partitions of each data topic", 0},
+    {"replication-factor", 'r', FERRY_OPT_INT, "-1", "N", "replication factor (-1: broker default)",
+     0},
+    {"skip-kafka", 0, FERRY_OPT_BOOL, NULL, NULL, "do not create topics", 0},
+    {"skip-pg", 0, FERRY_OPT_BOOL, NULL, NULL, "do not touch PostgreSQL", 0},
+    FERRY_OPT_END,
+};
+
+int cmd_setup(int argc, char **argv)
+{
+    ferry_opts_t *o = ferry_opts_new(
+        argv[0], "[options]",
+        "Creates ferry's topics (data topics with --partitions, their .dlq topics, and the "
+        "compacted crawl progress topic) and, when --pg is given, ferry's PostgreSQL schema.",
+        setup_opts);
+    int rc;
+    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
+        ferry_opts_destroy(o);
+        return rc;
+    }
+    ferry_err_t err;
+    rc = FERRY_EXIT_OK;
+    if (!ferry_opts_bool(o, "skip-kafka")) {
+        int parts = (int)ferry_opts_int(o, "partitions");
+        int rf = (int)ferry_opts_int(o, "replication-factor");
+        static const char *const compacted[] = {"cleanup.policy", "compact", NULL};
+        static const char *const data[] = {FERRY_TOPIC_TELEMETRY, FERRY_TOPIC_MOVIES,
+                                           FERRY_TOPIC_FEATURES, FERRY_TOPIC_RETRAIN,
+                                           FERRY_TOPIC_BACKFILL};
+        ferry_topic_spec_t specs[16];
+        char dlq[5][128];
+        size_t n = 0;
+        for (size_t i = 0; i < sizeof data / sizeof *data; i++) {
+            specs[n++] = (ferry_topic_spec_t){data[i], parts, rf, NULL};
+            snprintf(dlq[i], sizeof dlq[i], "%s.dlq", data[i]);
+            specs[n++] = (ferry_topic_spec_t){dlq[i], 1, rf, NULL};
+        }
+        specs[n++] = (ferry_topic_spec_t){FERRY_TOPIC_CRAWL_PROGRESS, 1, rf, compacted};
+        if (ferry_kafka_create_topics(o, specs, n, &err) != FERRY_OK) {
+            ferry_error("%s", err.msg);
+            rc = err.status == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_FAILED;
+            goto out;
+        }
+        ferry_info("topics ready (%zu)", n);
+    }
+    if (!ferry_opts_bool(o, "skip-pg") && ferry_opts_str(o, "pg")) {
+        ferry_pg_t *pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry setup", NULL, &err);
+        if (!pg) {
+            ferry_error("%s", err.msg);
+            rc = FERRY_EXIT_UNAVAILABLE;
+            goto out;
+        }
+        if (ferry_pg_exec(pg, "CREATE SCHEMA IF NOT EXISTS " FERRY_PG_SCHEMA, &err) != FERRY_OK) {
+            ferry_error("%s", err.msg);
+            rc = FERRY_EXIT_FAILED;
+        } else {
+            ferry_info("PostgreSQL schema " FERRY_PG_SCHEMA " ready");
+        }
+        ferry_pg_close(pg);
+    }
+out:
+    ferry_opts_destroy(o);
+    return rc;
+}

@@ -1,0 +1,19 @@
+/* commands.h - the `ferry` subcommands. Each takes argv with argv[0] = "ferry <command>"
+ * and returns the process exit status:
+ *   0 success; 1 the work failed (e.g. records not delivered, mismatches found);
+ *   2 usage error; 3 a required service (Kafka, PostgreSQL) could not be reached;
+ *   130/143 stopped by SIGINT/SIGTERM before finishing a bounded run. */
+#ifndef FERRY_CLI_COMMANDS_H
+#define FERRY_CLI_COMMANDS_H
+
+#define FERRY_EXIT_OK 0
+#define FERRY_EXIT_FAILED 1
+#define FERRY_EXIT_USAGE 2
+#define FERRY_EXIT_UNAVAILABLE 3
+
+int cmd_setup(int argc, char **argv);
+int cmd_produce(int argc, char **argv);
+int cmd_tail(int argc, char **argv);
+int cmd_schemas(int argc, char **argv);
+
+#endif

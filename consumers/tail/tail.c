@@ -1,0 +1,147 @@
+/* tail.c - `ferry tail`: consumes topics and prints each Avro record as one JSON line
+ * (optionally wrapped with its Kafka coordinates). Without --group it reads as an
+ * anonymous consumer that never commits; with --group and --commit it commits what it
+ * printed, like any ferry worker. Undecodable records are reported on stderr, counted,
+ * and skipped. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "ferry/avro.h"
+#include "ferry/kafka.h"
+#include "ferry/lifecycle.h"
+#include "ferry/log.h"
+#include "ferry/options.h"
+
+static const ferry_opt_t tail_opts[] = {
+    FERRY_OPT_BROKERS,
+    FERRY_OPT_KAFKA_X,
+    FERRY_OPT_GROUP(NULL),
+    {"topic", 't', FERRY_OPT_LIST, NULL, "TOPIC", "topic to read (repeatable)",
+     FERRY_OPTF_REQUIRED},
+    {"commit", 0, FERRY_OPT_BOOL, NULL, NULL, "commit offsets of printed records (needs --group)",
+     0},
+    {"count", 'n', FERRY_OPT_INT, "0", "N", "exit after N records (0: no limit)", 0},
+    {"until-idle", 0, FERRY_OPT_DURATION, NULL, "DURATION",
+     "exit once every assigned partition has been at its end for this long", 0},
+    {"from", 0, FERRY_OPT_STRING, "beginning", "WHERE",
+     "where a group without committed offsets starts: beginning or end", 0},
+    {"meta", 'm', FERRY_OPT_BOOL, NULL, NULL,
+     "print {topic, partition, offset, timestamp, key, schema, value} instead of the value", 0},
+    FERRY_OPT_END,
+};
+
+int cmd_tail(int argc, char **argv)
+{
+    ferry_opts_t *o = ferry_opts_new(
+        argv[0], "--topic TOPIC [options]",
+        "Prints the Avro records of a topic as JSON lines on stdout. Records that are not "
+        "ferry Avro are reported on stderr and skipped.",
+        tail_opts);
+    int rc;
+    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
+        ferry_opts_destroy(o);
+        return rc;
+    }
+    const char *group = ferry_opts_str(o, "group");
+    int commit = ferry_opts_bool(o, "commit");
+    if (commit && !group) {
+        fprintf(stderr, "%s: --commit needs --group\n", argv[0]);
+        ferry_opts_destroy(o);
+        return FERRY_EXIT_USAGE;
+    }
+    const char *from = ferry_opts_str(o, "from");
+    if (strcmp(from, "beginning") != 0 && strcmp(from, "end") != 0) {
+        fprintf(stderr, "%s: --from must be beginning or end\n", argv[0]);
+        ferry_opts_destroy(o);
+        return FERRY_EXIT_USAGE;
+    }
+    char anon[96];
+    if (!group) {
+        snprintf(anon, sizeof anon, "ferry-tail-%d-%lld", (int)getpid(),
+                 (long long)ferry_now_us());
+        group = anon;
+    }
+    const char *const *topics;
+    size_t ntopics = ferry_opts_list(o, "topic", &topics);
+    ferry_consumer_conf_t cc = {0};
+    cc.offset_reset = strcmp(from, "end") == 0 ? "latest" : "earliest";
+    ferry_err_t err;
+    ferry_consumer_t *c = ferry_consumer_new(o, group, topics, ntopics, &cc, &err);
+    if (!c) {
+        ferry_error("%s", err.msg);
+        ferry_opts_destroy(o);
+        return FERRY_EXIT_USAGE;
+    }
+    int64_t limit = ferry_opts_int(o, "count");
+    int64_t idle_ms = ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle")
+                                                         : -1;
+    int meta = ferry_opts_bool(o, "meta");
+    int64_t printed = 0, bad = 0;
+    int64_t idle_since = -1;
+    rc = FERRY_EXIT_OK;
+    while (ferry_running() && (limit <= 0 || printed < limit)) {
+        rd_kafka_message_t *m = ferry_consumer_poll(c, 200, &err);
+        if (!m) {
+            if (!ferry_running())
+                break;
+            if (idle_ms >= 0 && ferry_consumer_caught_up(c)) {
+                if (idle_since < 0)
+                    idle_since = ferry_mono_ms();
+                else if (ferry_mono_ms() - idle_since >= idle_ms)
+                    break;
+            } else {
+                idle_since = -1;
+            }
+            continue;
+        }
+        idle_since = -1;
+        const ferry_schema_t *schema = NULL;
+        avro_value_t value;
+        ferry_err_t derr;
+        if (ferry_avro_decode(m->payload, m->len, &schema, &value, &derr) != FERRY_OK) {
+            bad++;
+            ferry_warn("%s[%d]@%lld: %s", rd_kafka_topic_name(m->rkt), m->partition,
+                       (long long)m->offset, derr.msg);
+        } else {
+            json_t *j = ferry_avro_to_json(&value);
+            if (meta) {
+                json_t *w = json_object();
+                rd_kafka_timestamp_type_t tt;
+                json_object_set_new(w, "topic", json_string(rd_kafka_topic_name(m->rkt)));
+                json_object_set_new(w, "partition", json_integer(m->partition));
+                json_object_set_new(w, "offset", json_integer(m->offset));
+                json_object_set_new(w, "timestamp",
+                                    json_integer(rd_kafka_message_timestamp(m, &tt)));
+                json_object_set_new(w, "key", m->key ? json_stringn_nocheck(m->key, m->key_len)
+                                                     : json_null());
+                json_object_set_new(w, "schema", json_string(ferry_schema_fullname(schema)));
+                json_object_set_new(w, "value", j);
+                j = w;
+            }
+            char *s = json_dumps(j, JSON_COMPACT);
+            if (s) {
+                fputs(s, stdout);
+                fputc('\n', stdout);
+                free(s);
+            }
+            json_decref(j);
+            avro_value_decref(&value);
+            printed++;
+        }
+        if (commit)
+            ferry_consumer_store(c, m, NULL);
+        rd_kafka_message_destroy(m);
+    }
+    fflush(stdout);
+    if (ferry_consumer_close(c, &err) != FERRY_OK) {
+        ferry_error("%s", err.msg);
+        rc = FERRY_EXIT_FAILED;
+    }
+    ferry_info("printed %lld record(s), %lld undecodable", (long long)printed, (long long)bad);
+    ferry_opts_destroy(o);
+    return rc;
+}

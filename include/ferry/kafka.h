@@ -1,0 +1,162 @@
+/* kafka.h - the core's Kafka clients over librdkafka.
+ *
+ * Producer: idempotent, acks=all, compressed; delivery reports are counted and a
+ * flush reports what was not delivered.
+ * Consumer: at-least-once by construction: auto commit and auto offset store are off,
+ * the program stores an offset only once its work is durable and commits explicitly;
+ * cooperative-sticky assignment; a rebalance hook runs before partitions are revoked so
+ * the program can write and commit what it holds for them.
+ * Admin: topic creation with partitions and configs.
+ *
+ * Every client takes its settings from the command's options: --brokers and any number
+ * of -X key=value passed straight to librdkafka (as kcat does), applied last so they can
+ * override ferry's defaults. librdkafka's log is routed into ferry's log. */
+#ifndef FERRY_KAFKA_H
+#define FERRY_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ferry/err.h"
+#include "ferry/options.h"
+
+/* ---- configuration ---------------------------------------------------------------------- */
+
+/* Builds a librdkafka configuration from --brokers and -X (if those options exist in `o`),
+ * after setting `defaults` (NULL-terminated key, value pairs; may be NULL). Routes logs
+ * into ferry's log. Returns a new conf (ownership passes to rd_kafka_new) or NULL. */
+rd_kafka_conf_t *ferry_kafka_conf_new(const ferry_opts_t *o, const char *const *defaults,
+                                      ferry_err_t *err);
+
+/* Classifies a librdkafka error: retriable/transient -> FERRY_RETRY, fatal -> FERRY_FATAL. */
+ferry_status ferry_kafka_classify(rd_kafka_resp_err_t code);
+
+/* ---- producer --------------------------------------------------------------------------- */
+
+typedef struct ferry_producer ferry_producer_t;
+
+/* Called from ferry_producer_poll()/flush() for every delivery report, after the counters
+ * were updated. `msg_opaque` is what was passed to ferry_producer_send(). */
+typedef void (*ferry_dr_fn)(const rd_kafka_message_t *rkm, void *msg_opaque, void *opaque);
+
+typedef struct ferry_producer_stats {
+    uint64_t sent;      /* accepted by ferry_producer_send */
+    uint64_t delivered; /* acknowledged by the broker */
+    uint64_t failed;    /* permanently failed deliveries */
+    rd_kafka_resp_err_t last_error;
+} ferry_producer_stats_t;
+
+typedef struct ferry_producer_conf {
+    const char *const *defaults; /* extra key/value defaults, NULL-terminated pairs, or NULL */
+    const char *transactional_id; /* non-NULL: transactional producer (init_transactions done) */
+    ferry_dr_fn dr_cb;
+    void *dr_opaque;
+} ferry_producer_conf_t;
+
+/* Creates an idempotent producer (acks=all, compression lz4, linger 5 ms) from the
+ * options. `pc` may be NULL. Returns NULL with *err on failure. */
+ferry_producer_t *ferry_producer_new(const ferry_opts_t *o, const ferry_producer_conf_t *pc,
+                                     ferry_err_t *err);
+
+/* Enqueues one message (copies key and value). `headers` may be NULL; when not NULL its
+ * ownership passes to the producer, also on failure. Blocks (serving delivery reports)
+ * while the local queue is full. Returns FERRY_OK, or an error for an unknown topic, a too
+ * large message, a fatal producer state or a stop request while waiting. */
+ferry_status ferry_producer_send(ferry_producer_t *p, const char *topic, int32_t partition,
+                                 const void *key, size_t keylen, const void *value, size_t len,
+                                 rd_kafka_headers_t *headers, void *msg_opaque, ferry_err_t *err);
+
+/* Serves delivery reports. */
+void ferry_producer_poll(ferry_producer_t *p, int timeout_ms);
+
+/* Waits up to timeout_ms for every message to be delivered or to fail. Returns FERRY_OK
+ * when nothing is left and nothing failed since the producer was created; otherwise an
+ * error whose message says how many were undelivered and failed, and why. */
+ferry_status ferry_producer_flush(ferry_producer_t *p, int timeout_ms, ferry_err_t *err);
+
+ferry_producer_stats_t ferry_producer_stats(const ferry_producer_t *p);
+rd_kafka_t *ferry_producer_rk(ferry_producer_t *p);
+
+/* Flushes for up to 30 s (reporting any loss at warn level) and frees. NULL is a no-op. */
+void ferry_producer_destroy(ferry_producer_t *p);
+
+/* ---- consumer --------------------------------------------------------------------------- */
+
+typedef struct ferry_consumer ferry_consumer_t;
+
+/* Rebalance hook. On revoke it is called BEFORE the partitions are given up: write what
+ * is held for them, store and commit (ferry_consumer_commit works here). On assign it is
+ * called after the partitions were taken. */
+typedef void (*ferry_rebalance_fn)(ferry_consumer_t *c, int revoke,
+                                   const rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+typedef struct ferry_consumer_conf {
+    const char *const *defaults; /* extra key/value defaults, NULL-terminated pairs, or NULL */
+    const char *offset_reset;    /* auto.offset.reset, default "earliest" */
+    int read_committed;          /* isolation.level=read_committed (default read_uncommitted) */
+    ferry_rebalance_fn rebalance_cb;
+    void *rebalance_opaque;
+} ferry_consumer_conf_t;
+
+/* Creates a consumer in `group` subscribed to `topics` (ntopics entries). `cc` may be
+ * NULL. Returns NULL with *err on failure. */
+ferry_consumer_t *ferry_consumer_new(const ferry_opts_t *o, const char *group,
+                                     const char *const *topics, size_t ntopics,
+                                     const ferry_consumer_conf_t *cc, ferry_err_t *err);
+
+/* Polls for one message. Returns a message the caller destroys with
+ * rd_kafka_message_destroy(), or NULL on timeout. Partition EOF events and transient
+ * errors are consumed here (logged, counted for caught-up detection) and return NULL;
+ * a fatal consumer error requests a stop and sets *err (FERRY_FATAL). */
+rd_kafka_message_t *ferry_consumer_poll(ferry_consumer_t *c, int timeout_ms, ferry_err_t *err);
+
+/* Marks `rkm` processed: stores offset+1 for its partition (committed by the next
+ * ferry_consumer_commit). */
+ferry_status ferry_consumer_store(ferry_consumer_t *c, const rd_kafka_message_t *rkm,
+                                  ferry_err_t *err);
+ferry_status ferry_consumer_store_offset(ferry_consumer_t *c, const char *topic,
+                                         int32_t partition, int64_t next_offset,
+                                         ferry_err_t *err);
+
+/* Commits the stored offsets synchronously. Nothing stored is not an error. */
+ferry_status ferry_consumer_commit(ferry_consumer_t *c, ferry_err_t *err);
+
+/* True when the consumer has an assignment and every assigned partition reached its end
+ * (no message since the last EOF). A consumer with no assignment is caught up too once
+ * it has been in the group for a rebalance. */
+int ferry_consumer_caught_up(ferry_consumer_t *c);
+
+/* The current assignment (a copy the caller destroys) or NULL. */
+rd_kafka_topic_partition_list_t *ferry_consumer_assignment(ferry_consumer_t *c);
+
+rd_kafka_t *ferry_consumer_rk(ferry_consumer_t *c);
+const char *ferry_consumer_member_id(ferry_consumer_t *c, char *buf, size_t bufsz);
+
+/* Commits stored offsets, leaves the group (running the revoke hook) and frees.
+ * NULL is a no-op. Returns the commit status. */
+ferry_status ferry_consumer_close(ferry_consumer_t *c, ferry_err_t *err);
+
+/* ---- admin ------------------------------------------------------------------------------ */
+
+typedef struct ferry_topic_spec {
+    const char *name;
+    int partitions;
+    int replication_factor;     /* -1: broker default */
+    const char *const *configs; /* NULL-terminated "key", "value" pairs, or NULL */
+} ferry_topic_spec_t;
+
+/* Creates the topics that do not exist yet (existing ones are left as they are and
+ * logged at debug level). Returns FERRY_OK or the first failure. */
+ferry_status ferry_kafka_create_topics(const ferry_opts_t *o, const ferry_topic_spec_t *specs,
+                                       size_t n, ferry_err_t *err);
+
+/* Low and high watermark of one partition. */
+ferry_status ferry_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                    int64_t *low, int64_t *high, int timeout_ms, ferry_err_t *err);
+
+/* Number of partitions of `topic` (-1 with *err when unknown). */
+int ferry_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                                ferry_err_t *err);
+
+#endif

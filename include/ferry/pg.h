@@ -1,0 +1,106 @@
+/* pg.h - the core's PostgreSQL helpers over libpq.
+ *
+ * - connect with retry and capped exponential backoff with jitter;
+ * - exec helpers in pairs: ferry_pg_exec() returns a classified error, the caller decides;
+ * - errors classified by SQLSTATE: class 08 (connection), 57P0x (shutdown), 53 (resources),
+ *   40001/40P01 (serialization, deadlock) -> FERRY_RETRY; classes 22 and 23 (data) ->
+ *   FERRY_POISON; anything else -> FERRY_FATAL;
+ * - a binary COPY writer (COPY ... FROM STDIN (FORMAT binary)) with typed field appenders;
+ * - identifier quoting that never depends on the data being "nice".
+ *
+ * A connection string is a secret-bearing value: log it only through ferry_pg_redact(). */
+#ifndef FERRY_PG_H
+#define FERRY_PG_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ferry/buf.h"
+#include "ferry/err.h"
+
+typedef struct ferry_pg ferry_pg_t;
+
+typedef struct ferry_pg_retry {
+    int64_t initial_ms;  /* first wait, default 200 ms */
+    int64_t max_ms;      /* cap of one wait, default 10 s */
+    int64_t give_up_ms;  /* total; 0 = keep trying until a stop is requested */
+} ferry_pg_retry_t;
+
+/* Connects, retrying transient failures (server not up, too many connections) with capped
+ * backoff and jitter. `retry` may be NULL for the defaults (give up after 60 s). Sets
+ * application_name to `app` when not NULL. Returns NULL with *err when it gives up, on an
+ * authentication or configuration error (FERRY_FATAL) or on a stop request. */
+ferry_pg_t *ferry_pg_connect(const char *conninfo, const char *app, const ferry_pg_retry_t *retry,
+                             ferry_err_t *err);
+
+/* Drops the connection and connects again with the same retry policy. */
+ferry_status ferry_pg_reconnect(ferry_pg_t *pg, ferry_err_t *err);
+
+PGconn *ferry_pg_conn(ferry_pg_t *pg);
+/* True when the connection is usable. */
+int ferry_pg_ok(ferry_pg_t *pg);
+
+/* Closes and frees. NULL is a no-op. */
+void ferry_pg_close(ferry_pg_t *pg);
+
+/* Classifies a failed result (or, with res == NULL, the connection's state). Fills *err
+ * with the server's message and SQLSTATE. */
+ferry_status ferry_pg_classify(ferry_pg_t *pg, const PGresult *res, const char *what,
+                               ferry_err_t *err);
+
+/* Runs one or more statements without parameters. Returns FERRY_OK or a classified error. */
+ferry_status ferry_pg_exec(ferry_pg_t *pg, const char *sql, ferry_err_t *err);
+
+/* Runs one statement with text parameters (values never go into the SQL text). Returns the
+ * result (PGRES_TUPLES_OK or PGRES_COMMAND_OK), which the caller PQclear()s, or NULL with a
+ * classified *err. */
+PGresult *ferry_pg_query(ferry_pg_t *pg, const char *sql, int nparams, const char *const *params,
+                         ferry_err_t *err);
+
+/* Convenience: runs a query returning one value, copies it into out (NUL-terminated,
+ * "" for NULL or no row). */
+ferry_status ferry_pg_query_value(ferry_pg_t *pg, const char *sql, int nparams,
+                                  const char *const *params, char *out, size_t outsz,
+                                  ferry_err_t *err);
+
+/* Quotes an identifier: wraps it in double quotes and doubles embedded ones. The result
+ * is a new string (free()). Rejects (returns NULL) an empty name or one with a NUL. */
+char *ferry_pg_quote_ident(const char *name);
+/* Appends the quoted identifier to a buffer. */
+void ferry_pg_append_ident(ferry_buf_t *b, const char *name);
+
+/* Copies `conninfo` into out with any password replaced by "***" (URI or key=value form). */
+void ferry_pg_redact(const char *conninfo, char *out, size_t outsz);
+
+/* ---- binary COPY writer ----------------------------------------------------------------- */
+
+typedef struct ferry_copy ferry_copy_t;
+
+/* Starts `COPY ... FROM STDIN (FORMAT binary)` (the full statement is given). Returns a
+ * writer or NULL with a classified *err. */
+ferry_copy_t *ferry_copy_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t *err);
+
+/* Starts a row with `nfields` fields; then one appender call per field, in column order. */
+void ferry_copy_row(ferry_copy_t *cp, int16_t nfields);
+void ferry_copy_null(ferry_copy_t *cp);
+void ferry_copy_text(ferry_copy_t *cp, const char *s, size_t len); /* text/varchar */
+void ferry_copy_int8(ferry_copy_t *cp, int64_t v);
+void ferry_copy_int4(ferry_copy_t *cp, int32_t v);
+void ferry_copy_float8(ferry_copy_t *cp, double v);
+void ferry_copy_bool(ferry_copy_t *cp, int v);
+/* timestamptz from microseconds since the Unix epoch. */
+void ferry_copy_timestamptz(ferry_copy_t *cp, int64_t unix_us);
+
+/* Sends what is buffered; ends the COPY; returns FERRY_OK with *rows (may be NULL) the row
+ * count the server reports, or a classified error. Frees the writer in every case. */
+ferry_status ferry_copy_end(ferry_copy_t *cp, int64_t *rows, ferry_err_t *err);
+/* Aborts the COPY with `reason` and frees the writer. */
+void ferry_copy_abort(ferry_copy_t *cp, const char *reason);
+
+/* PostgreSQL's timestamp range in microseconds since the Unix epoch: from 4713 BC; the
+ * upper end (294276 AD) lies beyond what an int64 of Unix microseconds can hold. */
+#define FERRY_PG_TS_MIN_US (-210866803200000000LL)
+#define FERRY_PG_TS_MAX_US INT64_MAX
+
+#endif

@@ -1,0 +1,455 @@
+/* pg.c - PostgreSQL connection, exec helpers, SQLSTATE classes and binary COPY
+ * (see include/ferry/pg.h). */
+#include "ferry/pg.h"
+#include "ferry/lifecycle.h"
+#include "ferry/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct ferry_pg {
+    PGconn *conn;
+    char *conninfo;
+    char *app;
+    ferry_pg_retry_t retry;
+};
+
+static ferry_status classify_sqlstate(const char *st)
+{
+    if (!st || !*st)
+        return FERRY_RETRY; /* no SQLSTATE: client-side/connection failure */
+    if (strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0 || strncmp(st, "53", 2) == 0 ||
+        strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 || strcmp(st, "55P03") == 0)
+        return FERRY_RETRY;
+    if (strncmp(st, "22", 2) == 0 || strncmp(st, "23", 2) == 0)
+        return FERRY_POISON;
+    if (strcmp(st, "28000") == 0 || strcmp(st, "28P01") == 0 || strcmp(st, "3D000") == 0)
+        return FERRY_FATAL;
+    return FERRY_FATAL;
+}
+
+static void one_line(char *s)
+{
+    for (char *p = s; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    size_t n = strlen(s);
+    while (n && s[n - 1] == ' ')
+        s[--n] = '\0';
+}
+
+ferry_status ferry_pg_classify(ferry_pg_t *pg, const PGresult *res, const char *what,
+                               ferry_err_t *err)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : NULL;
+    if (!msg || !*msg)
+        msg = pg && pg->conn ? PQerrorMessage(pg->conn) : "no connection";
+    ferry_status st = classify_sqlstate(state);
+    if (pg && pg->conn && PQstatus(pg->conn) != CONNECTION_OK)
+        st = FERRY_RETRY;
+    ferry_err_set(err, st, "%s: %s", what ? what : "PostgreSQL", msg);
+    if (err) {
+        snprintf(err->sqlstate, sizeof err->sqlstate, "%s", state ? state : "");
+        one_line(err->msg);
+    }
+    return st;
+}
+
+static int64_t jitter(int64_t ms)
+{
+    /* +-20 % so that many workers do not reconnect in lock-step. */
+    int64_t span = ms / 5;
+    if (span <= 0)
+        return ms;
+    return ms - span + (int64_t)(random() % (2 * span + 1));
+}
+
+/* A connection failure that retrying cannot fix (bad password, unknown database, bad
+ * option): libpq gives no SQLSTATE for it at connect time, so look at the message. */
+static int connect_error_is_permanent(const char *msg)
+{
+    static const char *const permanent[] = {
+        "password authentication failed", "does not exist", "invalid connection option",
+        "invalid URI", "no password supplied", "authentication failed", "invalid sslmode",
+        "missing \"=\"", "unterminated quoted string",
+    };
+    for (size_t i = 0; i < sizeof permanent / sizeof *permanent; i++)
+        if (strstr(msg, permanent[i]))
+            return 1;
+    return 0;
+}
+
+static ferry_status do_connect(ferry_pg_t *pg, ferry_err_t *err)
+{
+    int64_t wait = pg->retry.initial_ms;
+    int64_t start = ferry_mono_ms();
+    int attempt = 0;
+    char shown[512];
+    ferry_pg_redact(pg->conninfo, shown, sizeof shown);
+    for (;;) {
+        attempt++;
+        const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
+        const char *vals[] = {pg->conninfo, pg->app ? pg->app : "ferry", "10", NULL};
+        pg->conn = PQconnectdbParams(keys, vals, 1);
+        if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK) {
+            if (attempt > 1)
+                ferry_info("connected to PostgreSQL %s after %d attempts", shown, attempt);
+            return FERRY_OK;
+        }
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
+        one_line(msg);
+        PQfinish(pg->conn);
+        pg->conn = NULL;
+        if (connect_error_is_permanent(msg))
+            return ferry_err_set(err, FERRY_FATAL, "cannot connect to PostgreSQL (%s): %s", shown,
+                                 msg);
+        int64_t elapsed = ferry_mono_ms() - start;
+        if (!ferry_running())
+            return ferry_err_set(err, FERRY_RETRY, "stopped while connecting to PostgreSQL");
+        if (pg->retry.give_up_ms > 0 && elapsed >= pg->retry.give_up_ms)
+            return ferry_err_set(err, FERRY_RETRY,
+                                 "cannot connect to PostgreSQL (%s) after %d attempts in %lld s: %s"
+                                 " -- is the server running and is --pg / FERRY_PG_URL right?",
+                                 shown, attempt, (long long)(elapsed / 1000), msg);
+        if (attempt == 1 || attempt % 10 == 0)
+            ferry_warn("PostgreSQL not reachable (%s): %s; retrying", shown, msg);
+        ferry_sleep_ms(jitter(wait));
+        wait = wait * 2 > pg->retry.max_ms ? pg->retry.max_ms : wait * 2;
+    }
+}
+
+ferry_pg_t *ferry_pg_connect(const char *conninfo, const char *app, const ferry_pg_retry_t *retry,
+                             ferry_err_t *err)
+{
+    if (!conninfo || !*conninfo) {
+        ferry_err_set(err, FERRY_USAGE, "no PostgreSQL connection given (--pg or FERRY_PG_URL)");
+        return NULL;
+    }
+    ferry_pg_t *pg = calloc(1, sizeof *pg);
+    if (!pg)
+        abort();
+    pg->conninfo = strdup(conninfo);
+    pg->app = app ? strdup(app) : NULL;
+    pg->retry.initial_ms = 200;
+    pg->retry.max_ms = 10000;
+    pg->retry.give_up_ms = 60000;
+    if (retry)
+        pg->retry = *retry;
+    if (pg->retry.initial_ms <= 0)
+        pg->retry.initial_ms = 200;
+    if (pg->retry.max_ms < pg->retry.initial_ms)
+        pg->retry.max_ms = pg->retry.initial_ms;
+    if (do_connect(pg, err) != FERRY_OK) {
+        ferry_pg_close(pg);
+        return NULL;
+    }
+    return pg;
+}
+
+ferry_status ferry_pg_reconnect(ferry_pg_t *pg, ferry_err_t *err)
+{
+    if (pg->conn)
+        PQfinish(pg->conn);
+    pg->conn = NULL;
+    return do_connect(pg, err);
+}
+
+PGconn *ferry_pg_conn(ferry_pg_t *pg)
+{
+    return pg->conn;
+}
+
+int ferry_pg_ok(ferry_pg_t *pg)
+{
+    return pg && pg->conn && PQstatus(pg->conn) == CONNECTION_OK;
+}
+
+void ferry_pg_close(ferry_pg_t *pg)
+{
+    if (!pg)
+        return;
+    if (pg->conn)
+        PQfinish(pg->conn);
+    if (pg->conninfo) {
+        memset(pg->conninfo, 0, strlen(pg->conninfo));
+        free(pg->conninfo);
+    }
+    free(pg->app);
+    free(pg);
+}
+
+ferry_status ferry_pg_exec(ferry_pg_t *pg, const char *sql, ferry_err_t *err)
+{
+    if (!ferry_pg_ok(pg))
+        return ferry_err_set(err, FERRY_RETRY, "PostgreSQL connection lost");
+    PGresult *res = PQexec(pg->conn, sql);
+    ExecStatusType s = PQresultStatus(res);
+    ferry_status st = FERRY_OK;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+        st = ferry_pg_classify(pg, res, "SQL", err);
+    PQclear(res);
+    return st;
+}
+
+PGresult *ferry_pg_query(ferry_pg_t *pg, const char *sql, int nparams, const char *const *params,
+                         ferry_err_t *err)
+{
+    if (!ferry_pg_ok(pg)) {
+        ferry_err_set(err, FERRY_RETRY, "PostgreSQL connection lost");
+        return NULL;
+    }
+    PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType s = PQresultStatus(res);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        ferry_pg_classify(pg, res, "SQL", err);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+ferry_status ferry_pg_query_value(ferry_pg_t *pg, const char *sql, int nparams,
+                                  const char *const *params, char *out, size_t outsz,
+                                  ferry_err_t *err)
+{
+    PGresult *res = ferry_pg_query(pg, sql, nparams, params, err);
+    if (!res)
+        return err ? err->status : FERRY_FATAL;
+    const char *v = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+    snprintf(out, outsz, "%s", v);
+    PQclear(res);
+    return FERRY_OK;
+}
+
+char *ferry_pg_quote_ident(const char *name)
+{
+    if (!name || !*name)
+        return NULL;
+    ferry_buf_t b = FERRY_BUF_INIT;
+    ferry_pg_append_ident(&b, name);
+    ferry_buf_cstr(&b);
+    return (char *)b.data;
+}
+
+void ferry_pg_append_ident(ferry_buf_t *b, const char *name)
+{
+    ferry_buf_append_byte(b, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            ferry_buf_append_byte(b, '"');
+        ferry_buf_append_byte(b, (unsigned char)*p);
+    }
+    ferry_buf_append_byte(b, '"');
+}
+
+void ferry_pg_redact(const char *conninfo, char *out, size_t outsz)
+{
+    if (!conninfo) {
+        snprintf(out, outsz, "(none)");
+        return;
+    }
+    ferry_buf_t b = FERRY_BUF_INIT;
+    const char *scheme = strstr(conninfo, "://");
+    if (scheme && (strncmp(conninfo, "postgresql://", 13) == 0 ||
+                   strncmp(conninfo, "postgres://", 11) == 0)) {
+        /* URI: scheme://user:password@host... and ?password=... */
+        const char *auth = scheme + 3;
+        const char *at = strchr(auth, '@');
+        const char *slash = strchr(auth, '/');
+        const char *colon = strchr(auth, ':');
+        if (at && (!slash || at < slash) && colon && colon < at) {
+            ferry_buf_append(&b, conninfo, (size_t)(colon - conninfo));
+            ferry_buf_append_str(&b, ":***");
+            ferry_buf_append_str(&b, at);
+        } else {
+            ferry_buf_append_str(&b, conninfo);
+        }
+        char *s = (char *)ferry_buf_cstr(&b);
+        char *pw = strstr(s, "password=");
+        if (pw) {
+            pw += 9;
+            char *end = strchr(pw, '&');
+            size_t rest = end ? strlen(end) : 0;
+            memmove(pw + 3, end ? end : pw + strlen(pw), rest + 1);
+            memcpy(pw, "***", 3);
+        }
+    } else {
+        /* key=value form: blank out the value of password=... */
+        const char *p = conninfo;
+        while (*p) {
+            const char *pw = strstr(p, "password");
+            if (!pw) {
+                ferry_buf_append_str(&b, p);
+                break;
+            }
+            const char *q = pw + 8;
+            while (*q == ' ')
+                q++;
+            if (*q != '=') {
+                ferry_buf_append(&b, p, (size_t)(q - p));
+                p = q;
+                continue;
+            }
+            q++;
+            while (*q == ' ')
+                q++;
+            ferry_buf_append(&b, p, (size_t)(q - p));
+            ferry_buf_append_str(&b, "***");
+            if (*q == '\'') {
+                q++;
+                while (*q && *q != '\'') {
+                    if (*q == '\\' && q[1])
+                        q++;
+                    q++;
+                }
+                if (*q)
+                    q++;
+            } else {
+                while (*q && *q != ' ')
+                    q++;
+            }
+            p = q;
+        }
+    }
+    snprintf(out, outsz, "%s", ferry_buf_cstr(&b));
+    ferry_buf_free(&b);
+}
+
+/* ---- binary COPY writer ----------------------------------------------------------------- */
+
+#define COPY_FLUSH_BYTES (256 * 1024)
+
+struct ferry_copy {
+    ferry_pg_t *pg;
+    ferry_buf_t buf;
+    int failed;
+    char errmsg[256];
+};
+
+static void copy_flush(ferry_copy_t *cp)
+{
+    if (cp->failed || cp->buf.len == 0)
+        return;
+    if (PQputCopyData(cp->pg->conn, (const char *)cp->buf.data, (int)cp->buf.len) <= 0) {
+        cp->failed = 1;
+        snprintf(cp->errmsg, sizeof cp->errmsg, "%s", PQerrorMessage(cp->pg->conn));
+    }
+    ferry_buf_reset(&cp->buf);
+}
+
+ferry_copy_t *ferry_copy_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t *err)
+{
+    if (!ferry_pg_ok(pg)) {
+        ferry_err_set(err, FERRY_RETRY, "PostgreSQL connection lost");
+        return NULL;
+    }
+    PGresult *res = PQexec(pg->conn, copy_sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        ferry_pg_classify(pg, res, "COPY", err);
+        PQclear(res);
+        return NULL;
+    }
+    PQclear(res);
+    ferry_copy_t *cp = calloc(1, sizeof *cp);
+    if (!cp)
+        abort();
+    cp->pg = pg;
+    static const unsigned char sig[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
+    ferry_buf_append(&cp->buf, sig, sizeof sig);
+    ferry_buf_append_be32(&cp->buf, 0); /* flags */
+    ferry_buf_append_be32(&cp->buf, 0); /* header extension length */
+    return cp;
+}
+
+void ferry_copy_row(ferry_copy_t *cp, int16_t nfields)
+{
+    if (cp->buf.len >= COPY_FLUSH_BYTES)
+        copy_flush(cp);
+    ferry_buf_append_be16(&cp->buf, (uint16_t)nfields);
+}
+
+void ferry_copy_null(ferry_copy_t *cp)
+{
+    ferry_buf_append_be32(&cp->buf, 0xffffffffu);
+}
+
+void ferry_copy_text(ferry_copy_t *cp, const char *s, size_t len)
+{
+    ferry_buf_append_be32(&cp->buf, (uint32_t)len);
+    ferry_buf_append(&cp->buf, s, len);
+}
+
+void ferry_copy_int8(ferry_copy_t *cp, int64_t v)
+{
+    ferry_buf_append_be32(&cp->buf, 8);
+    ferry_buf_append_be64(&cp->buf, (uint64_t)v);
+}
+
+void ferry_copy_int4(ferry_copy_t *cp, int32_t v)
+{
+    ferry_buf_append_be32(&cp->buf, 4);
+    ferry_buf_append_be32(&cp->buf, (uint32_t)v);
+}
+
+void ferry_copy_float8(ferry_copy_t *cp, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    ferry_buf_append_be32(&cp->buf, 8);
+    ferry_buf_append_be64(&cp->buf, u);
+}
+
+void ferry_copy_bool(ferry_copy_t *cp, int v)
+{
+    ferry_buf_append_be32(&cp->buf, 1);
+    ferry_buf_append_byte(&cp->buf, v ? 1 : 0);
+}
+
+void ferry_copy_timestamptz(ferry_copy_t *cp, int64_t unix_us)
+{
+    /* PostgreSQL counts from 2000-01-01 00:00:00 UTC. */
+    ferry_copy_int8(cp, unix_us - 946684800000000LL);
+}
+
+ferry_status ferry_copy_end(ferry_copy_t *cp, int64_t *rows, ferry_err_t *err)
+{
+    ferry_buf_append_be16(&cp->buf, 0xffff); /* trailer */
+    copy_flush(cp);
+    PGconn *conn = cp->pg->conn;
+    ferry_status st = FERRY_OK;
+    if (cp->failed) {
+        PQputCopyEnd(conn, "client failed while sending");
+        st = ferry_err_set(err, FERRY_RETRY, "COPY: sending failed: %s", cp->errmsg);
+    } else if (PQputCopyEnd(conn, NULL) <= 0) {
+        st = ferry_err_set(err, FERRY_RETRY, "COPY: %s", PQerrorMessage(conn));
+    }
+    PGresult *res;
+    int seen = 0;
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (!seen && st == FERRY_OK) {
+            if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                st = ferry_pg_classify(cp->pg, res, "COPY", err);
+            else if (rows)
+                *rows = strtoll(PQcmdTuples(res), NULL, 10);
+        }
+        seen = 1;
+        PQclear(res);
+    }
+    ferry_buf_free(&cp->buf);
+    free(cp);
+    return st;
+}
+
+void ferry_copy_abort(ferry_copy_t *cp, const char *reason)
+{
+    if (!cp)
+        return;
+    PQputCopyEnd(cp->pg->conn, reason ? reason : "aborted by ferry");
+    PGresult *res;
+    while ((res = PQgetResult(cp->pg->conn)) != NULL)
+        PQclear(res);
+    ferry_buf_free(&cp->buf);
+    free(cp);
+}

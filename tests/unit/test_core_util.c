@@ -1,0 +1,130 @@
+/* test_core_util.c - unit tests of the small core pieces: byte buffer, identifier quoting,
+ * connection-string redaction, JSON log lines, error values. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "ferry/buf.h"
+#include "ferry/err.h"
+#include "ferry/log.h"
+#include "ferry/pg.h"
+
+static void test_buf(void **state)
+{
+    ferry_buf_t b = FERRY_BUF_INIT;
+    ferry_buf_append_be16(&b, 0x0102);
+    ferry_buf_append_be32(&b, 0x03040506);
+    ferry_buf_append_be64(&b, 0x0708090a0b0c0d0eULL);
+    const unsigned char want[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
+    assert_int_equal(b.len, sizeof want);
+    assert_memory_equal(b.data, want, sizeof want);
+    ferry_buf_reset(&b);
+    for (int i = 0; i < 10000; i++)
+        ferry_buf_appendf(&b, "%d,", i);
+    assert_true(b.len > 10000);
+    assert_int_equal(strncmp(ferry_buf_cstr(&b), "0,1,2,", 6), 0);
+    assert_int_equal(b.data[b.len], '\0');
+    ferry_buf_free(&b);
+    assert_null(b.data);
+}
+
+static void test_quote_ident(void **state)
+{
+    char *q = ferry_pg_quote_ident("plain");
+    assert_string_equal(q, "\"plain\"");
+    free(q);
+    q = ferry_pg_quote_ident("a\"; DROP TABLE x; --");
+    assert_string_equal(q, "\"a\"\"; DROP TABLE x; --\"");
+    free(q);
+    q = ferry_pg_quote_ident("선박 속도");
+    assert_string_equal(q, "\"선박 속도\"");
+    free(q);
+    assert_null(ferry_pg_quote_ident(""));
+    assert_null(ferry_pg_quote_ident(NULL));
+}
+
+static void test_redact(void **state)
+{
+    char out[256];
+    ferry_pg_redact("postgresql://alice:pa55@db:5432/x?sslmode=require", out, sizeof out);
+    assert_null(strstr(out, "pa55"));
+    assert_non_null(strstr(out, "alice:***@db:5432/x"));
+    ferry_pg_redact("postgresql://alice@db/x?password=pa55&sslmode=require", out, sizeof out);
+    assert_null(strstr(out, "pa55"));
+    assert_non_null(strstr(out, "sslmode=require"));
+    ferry_pg_redact("host=db user=alice password=pa55 dbname=x", out, sizeof out);
+    assert_null(strstr(out, "pa55"));
+    assert_non_null(strstr(out, "dbname=x"));
+    ferry_pg_redact("host=db password = 'p a\\'55' dbname=x", out, sizeof out);
+    assert_null(strstr(out, "a\\'55"));
+    assert_non_null(strstr(out, "dbname=x"));
+    ferry_pg_redact("postgresql://ferry@127.0.0.1:5432/ferry", out, sizeof out);
+    assert_string_equal(out, "postgresql://ferry@127.0.0.1:5432/ferry");
+}
+
+static void test_json_log_lines(void **state)
+{
+    char path[] = "/tmp/ferry-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    int saved = dup(2);
+    dup2(fd, 2);
+    ferry_log_init(FERRY_LOG_INFO, FERRY_LOG_JSON, "ferry test");
+    ferry_info("hello \"%s\"", "world");
+    ferry_debug("not shown at info");
+    ferry_log_src(FERRY_LOG_WARN, "rdkafka", "from librdkafka");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    FILE *fp = fopen(path, "r");
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, fp)) {
+        json_error_t je;
+        json_t *j = json_loads(line, 0, &je);
+        assert_non_null(j);
+        assert_string_equal(json_string_value(json_object_get(j, "component")), "ferry test");
+        if (n == 0) {
+            assert_string_equal(json_string_value(json_object_get(j, "level")), "INFO");
+            assert_string_equal(json_string_value(json_object_get(j, "msg")), "hello \"world\"");
+        } else {
+            assert_string_equal(json_string_value(json_object_get(j, "src")), "rdkafka");
+        }
+        json_decref(j);
+        n++;
+    }
+    fclose(fp);
+    unlink(path);
+    assert_int_equal(n, 2);
+    ferry_log_init(FERRY_LOG_INFO, FERRY_LOG_PLAIN, "ferry");
+}
+
+static void test_err(void **state)
+{
+    ferry_err_t e;
+    assert_int_equal(ferry_err_set(&e, FERRY_POISON, "bad %d", 7), FERRY_POISON);
+    assert_string_equal(e.msg, "bad 7");
+    assert_string_equal(ferry_status_name(e.status), "poison");
+    assert_int_equal(ferry_err_set(NULL, FERRY_RETRY, "x"), FERRY_RETRY);
+    ferry_err_clear(&e);
+    assert_int_equal(e.status, FERRY_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf),        cmocka_unit_test(test_quote_ident),
+        cmocka_unit_test(test_redact),     cmocka_unit_test(test_json_log_lines),
+        cmocka_unit_test(test_err),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
