@@ -13,9 +13,9 @@ static const ferry_opt_t schemas_opts[] = {
 
 int cmd_schemas(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(argv[0], "[--show NAME]",
-                                     "Lists the embedded Avro schemas and their fingerprints.",
-                                     schemas_opts);
+    ferry_opts_t *o =
+        ferry_opts_new(argv[0], "[--show NAME]",
+                       "Lists the embedded Avro schemas and their fingerprints.", schemas_opts);
     int rc;
     if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
         ferry_opts_destroy(o);

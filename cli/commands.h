@@ -6,9 +6,9 @@
 #ifndef FERRY_CLI_COMMANDS_H
 #define FERRY_CLI_COMMANDS_H
 
-#define FERRY_EXIT_OK 0
-#define FERRY_EXIT_FAILED 1
-#define FERRY_EXIT_USAGE 2
+#define FERRY_EXIT_OK          0
+#define FERRY_EXIT_FAILED      1
+#define FERRY_EXIT_USAGE       2
 #define FERRY_EXIT_UNAVAILABLE 3
 
 int cmd_setup(int argc, char **argv);

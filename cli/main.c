@@ -47,8 +47,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return FERRY_EXIT_OK;
     }
-    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0 ||
-        strcmp(name, "version") == 0) {
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0 || strcmp(name, "version") == 0) {
         printf("ferry %s\n", FERRY_VERSION);
         return FERRY_EXIT_OK;
     }

@@ -27,7 +27,7 @@ uint64_t ferry_avro_crc64(const void *data, size_t len)
 
 /* ---- Parsing Canonical Form ------------------------------------------------------------- */
 
-static const char *const primitive_names[] = {"null",   "boolean", "int",   "long",
+static const char *const primitive_names[] = {"null",  "boolean", "int",   "long",
                                               "float", "double",  "bytes", "string"};
 
 static int is_primitive(const char *s)
@@ -169,8 +169,7 @@ static int pcf_named(pcf_ctx_t *c, const json_t *s, const char *type, const char
             const json_t *ftype = json_object_get(f, "type");
             if (!fname || !ftype) {
                 rc = ferry_err_set(c->err, FERRY_POISON,
-                                   "schema: record %s: field %zu needs a name and a type", full,
-                                   i);
+                                   "schema: record %s: field %zu needs a name and a type", full, i);
                 goto done;
             }
             if (i)
@@ -322,11 +321,11 @@ static int index_records(ferry_schema_t *fs, const json_t *j, avro_schema_t a, i
         return index_records(fs, jtype, a, depth + 1, err);
     const char *type = json_string_value(jtype);
     if (!strcmp(type, "array"))
-        return index_records(fs, json_object_get(j, "items"), avro_schema_array_items(a),
-                             depth + 1, err);
+        return index_records(fs, json_object_get(j, "items"), avro_schema_array_items(a), depth + 1,
+                             err);
     if (!strcmp(type, "map"))
-        return index_records(fs, json_object_get(j, "values"), avro_schema_map_values(a),
-                             depth + 1, err);
+        return index_records(fs, json_object_get(j, "values"), avro_schema_map_values(a), depth + 1,
+                             err);
     if (strcmp(type, "record") != 0 && strcmp(type, "error") != 0)
         return FERRY_OK;
 
@@ -339,18 +338,21 @@ static int index_records(ferry_schema_t *fs, const json_t *j, avro_schema_t a, i
     if (!grown)
         abort();
     fs->records = grown;
-    ferry_avro_record_info_t *ri = &fs->records[fs->nrecords++];
-    ri->avro = a;
-    ri->nfields = n;
-    ri->defaults = calloc(n ? n : 1, sizeof *ri->defaults);
-    ri->logical = calloc(n ? n : 1, 1);
-    if (!ri->defaults || !ri->logical)
+    /* the array may move while nested records are added: hold the index, not a pointer */
+    size_t at = fs->nrecords++;
+    const json_t **defaults = calloc(n ? n : 1, sizeof *defaults);
+    unsigned char *logical = calloc(n ? n : 1, 1);
+    if (!defaults || !logical)
         abort();
+    fs->records[at].avro = a;
+    fs->records[at].nfields = n;
+    fs->records[at].defaults = defaults;
+    fs->records[at].logical = logical;
     for (size_t i = 0; i < n; i++) {
         const json_t *f = json_array_get(fields, i);
         const json_t *ftype = json_object_get(f, "type");
-        ri->defaults[i] = json_object_get(f, "default");
-        ri->logical[i] = logical_of(ftype);
+        defaults[i] = json_object_get(f, "default");
+        logical[i] = logical_of(ftype);
         int rc = index_records(fs, ftype, avro_schema_record_field_get_by_index(a, (int)i),
                                depth + 1, err);
         if (rc != FERRY_OK)
@@ -397,46 +399,79 @@ static void schema_free(ferry_schema_t *s)
     memset(s, 0, sizeof *s);
 }
 
-static int schema_load(const ferry_schema_source_t *src, ferry_schema_t *s, ferry_err_t *err)
+/* Fills *s from schema JSON text (`file` names it in messages; NULL for ad-hoc schemas).
+ * On failure *s is partly filled: release it with schema_free(). */
+static int schema_load(const char *json, size_t len, const char *file, ferry_schema_t *s,
+                       ferry_err_t *err)
 {
+    const char *what = file ? file : "(schema)";
     memset(s, 0, sizeof *s);
-    s->file = src->file;
-    s->source = src->json;
+    s->file = file;
+    s->source = json;
 
     json_error_t jerr;
-    s->json = json_loadb(src->json, src->len, 0, &jerr);
+    s->json = json_loadb(json, len, JSON_DECODE_ANY, &jerr);
     if (!s->json)
-        return ferry_err_set(err, FERRY_FATAL, "schema %s: line %d: %s", src->file, jerr.line,
+        return ferry_err_set(err, FERRY_FATAL, "schema %s: line %d: %s", what, jerr.line,
                              jerr.text);
 
     ferry_buf_t pcf = FERRY_BUF_INIT;
     ferry_err_t perr;
     if (ferry_schema_canonical_form(s->json, &pcf, &perr) != FERRY_OK) {
         ferry_buf_free(&pcf);
-        return ferry_err_set(err, FERRY_FATAL, "schema %s: %s", src->file, perr.msg);
+        return ferry_err_set(err, FERRY_FATAL, "schema %s: %s", what, perr.msg);
     }
     ferry_buf_cstr(&pcf);
     s->canonical = (char *)pcf.data; /* take the buffer */
     s->fingerprint = ferry_avro_crc64(pcf.data, pcf.len);
 
-    if (avro_schema_from_json_length(src->json, src->len, &s->avro) != 0) {
+    if (avro_schema_from_json_length(json, len, &s->avro) != 0) {
         s->avro = NULL;
-        return ferry_err_set(err, FERRY_FATAL, "schema %s: avro-c: %s", src->file,
-                             avro_strerror());
+        return ferry_err_set(err, FERRY_FATAL, "schema %s: avro-c: %s", what, avro_strerror());
     }
-    if (!is_avro_record(s->avro))
-        return ferry_err_set(err, FERRY_FATAL, "schema %s: top level must be a record",
-                             src->file);
-    s->name = strdup(avro_schema_name(s->avro));
-    const char *ns = avro_schema_namespace(s->avro);
-    s->fullname = full_name(s->name ? s->name : "", ns && *ns ? ns : NULL);
-    if (!s->name)
+    char name[512];
+    ferry_avro_type_name(s->avro, name, sizeof name);
+    const char *dot = strrchr(name, '.');
+    s->fullname = strdup(name);
+    s->name = strdup(dot ? dot + 1 : name);
+    if (!s->fullname || !s->name)
         abort();
     s->iface = avro_generic_class_from_schema(s->avro);
     if (!s->iface)
-        return ferry_err_set(err, FERRY_FATAL, "schema %s: avro-c: %s", src->file,
-                             avro_strerror());
+        return ferry_err_set(err, FERRY_FATAL, "schema %s: avro-c: %s", what, avro_strerror());
     return index_records(s, s->json, s->avro, 0, err);
+}
+
+int ferry_schema_parse(const char *json, size_t len, ferry_schema_t **out, ferry_err_t *err)
+{
+    *out = NULL;
+    ferry_schema_t *s = malloc(sizeof *s);
+    char *copy = malloc(len + 1);
+    if (!s || !copy)
+        abort();
+    memcpy(copy, json, len);
+    copy[len] = '\0';
+    ferry_err_t e;
+    if (schema_load(copy, len, NULL, s, &e) != FERRY_OK) {
+        schema_free(s);
+        free(s);
+        free(copy);
+        /* the caller's schema, not our build, is at fault */
+        return ferry_err_set(err, FERRY_POISON, "%s", e.msg);
+    }
+    s->owned_source = copy;
+    *out = s;
+    return FERRY_OK;
+}
+
+void ferry_schema_free(ferry_schema_t *schema)
+{
+    if (!schema)
+        return;
+    char *copy = schema->owned_source;
+    schema_free(schema);
+    free(copy);
+    free(schema);
 }
 
 static void registry_load(void)
@@ -449,11 +484,14 @@ static void registry_load(void)
         ferry_schema_t *s = &registry.items[registry.count];
         ferry_err_t err;
         ferry_err_clear(&err);
-        int rc = schema_load(&ferry_schema_sources[i], s, &err);
+        const ferry_schema_source_t *src = &ferry_schema_sources[i];
+        int rc = schema_load(src->json, src->len, src->file, s, &err);
+        if (rc == FERRY_OK && !is_avro_record(s->avro))
+            rc = ferry_err_set(&err, FERRY_FATAL, "schema %s: must be a record", s->file);
         for (size_t k = 0; rc == FERRY_OK && k < registry.count; k++) {
             if (registry.items[k].fingerprint == s->fingerprint)
-                rc = ferry_err_set(&err, FERRY_FATAL, "schema %s: same fingerprint as %s",
-                                   s->file, registry.items[k].file);
+                rc = ferry_err_set(&err, FERRY_FATAL, "schema %s: same fingerprint as %s", s->file,
+                                   registry.items[k].file);
             else if (!strcmp(registry.items[k].fullname, s->fullname))
                 rc = ferry_err_set(&err, FERRY_FATAL, "schema %s: %s already defined in %s",
                                    s->file, s->fullname, registry.items[k].file);

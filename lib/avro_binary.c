@@ -376,7 +376,7 @@ static int read_items(reader_t *r, avro_value_t *v, const ferry_avro_path_t *pat
         }
         if (min > 0 ? (uint64_t)count > (uint64_t)(r->end - r->p) / min
                     : (uint64_t)count > FERRY_AVRO_MAX_EMPTY_ITEMS - index)
-            return read_error(r, path, "item count larger than the data");
+            return read_error(r, path, "truncated: item count larger than the data");
         for (int64_t k = 0; k < count; k++, index++) {
             avro_value_t e;
             ferry_avro_path_t sub = {path, NULL, index, 0};
@@ -407,7 +407,7 @@ static int read_value(reader_t *r, avro_value_t *v, const ferry_avro_path_t *pat
 {
     int rc;
     int64_t x;
-    uint64_t u;
+    uint64_t u = 0;
     if (depth > FERRY_AVRO_MAX_DEPTH)
         return read_error(r, path, "nested too deeply");
     switch (avro_value_get_type(v)) {
@@ -524,8 +524,7 @@ static int read_value(reader_t *r, avro_value_t *v, const ferry_avro_path_t *pat
 int ferry_avro_read_body(const void *data, size_t len, avro_value_t *value, ferry_err_t *err)
 {
     avro_schema_t s = avro_value_get_schema(value);
-    ferry_avro_path_t root = {NULL, s && is_avro_record(s) ? avro_schema_name(s) : "value", 0,
-                              0};
+    ferry_avro_path_t root = {NULL, s && is_avro_record(s) ? avro_schema_name(s) : "value", 0, 0};
     static const unsigned char empty[1];
     if (!data) {
         if (len)

@@ -12,7 +12,7 @@ enum { FERRY_AVRO_LOGICAL_NONE = 0, FERRY_AVRO_LOGICAL_TS_MICROS, FERRY_AVRO_LOG
 /* avro-c parses but forgets field defaults and logicalType, so ferry keeps them per record
  * type, found by walking the .avsc JSON alongside the avro-c schema. */
 typedef struct ferry_avro_record_info {
-    avro_schema_t avro;      /* the record schema (borrowed from ferry_schema_t.avro) */
+    avro_schema_t avro; /* the record schema (borrowed from ferry_schema_t.avro) */
     size_t nfields;
     const json_t **defaults; /* [nfields]: the "default" JSON, or NULL when none */
     unsigned char *logical;  /* [nfields]: FERRY_AVRO_LOGICAL_* of the field's type */
@@ -21,11 +21,12 @@ typedef struct ferry_avro_record_info {
 struct ferry_schema {
     char *name;
     char *fullname;
-    const char *file;       /* static, from ferry_schema_sources[] */
-    const char *source;     /* static */
+    const char *file;   /* static, from ferry_schema_sources[] */
+    const char *source; /* static, or owned_source */
+    char *owned_source; /* ferry_schema_parse()'s copy of the text */
     char *canonical;
     uint64_t fingerprint;
-    json_t *json;           /* parsed source; defaults point into it */
+    json_t *json; /* parsed source; defaults point into it */
     avro_schema_t avro;
     avro_value_iface_t *iface;
     ferry_avro_record_info_t *records;

@@ -156,9 +156,9 @@ static void union_names(avro_schema_t u, char *buf, size_t size)
     char name[256];
     buf[0] = '\0';
     for (size_t i = 0; i < avro_schema_union_size(u) && at < size; i++) {
-        int n = snprintf(buf + at, size - at, "%s%s", i ? "," : "[",
-                         ferry_avro_type_name(avro_schema_union_branch(u, (int)i), name,
-                                              sizeof name));
+        int n =
+            snprintf(buf + at, size - at, "%s%s", i ? "," : "[",
+                     ferry_avro_type_name(avro_schema_union_branch(u, (int)i), name, sizeof name));
         if (n < 0)
             return;
         at += (size_t)n;
@@ -211,8 +211,7 @@ static int fj_error(fj_ctx_t *c, const ferry_avro_path_t *path, const char *fmt,
                          ferry_avro_path_format(path, where, sizeof where), what);
 }
 
-static int expected(fj_ctx_t *c, const ferry_avro_path_t *path, const char *type,
-                    const json_t *j)
+static int expected(fj_ctx_t *c, const ferry_avro_path_t *path, const char *type, const json_t *j)
 {
     return fj_error(c, path, "expected %s, got %s", type, json_kind(j));
 }
@@ -260,8 +259,8 @@ static int parse_rfc3339(const char *s, int64_t *micros)
         !digits(&s, 2, &sec))
         return 0;
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 ||
-        mi > 59 || sec > 59)
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 ||
+        sec > 59)
         return 0;
     int64_t frac = 0;
     if (*s == '.') {
@@ -287,8 +286,8 @@ static int parse_rfc3339(const char *s, int64_t *micros)
     }
     if (*s)
         return 0;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-                   sign * (oh * 3600 + om * 60);
+    int64_t secs =
+        days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
     *micros = secs * 1000000 + frac;
     return 1;
 }
@@ -296,12 +295,13 @@ static int parse_rfc3339(const char *s, int64_t *micros)
 static int fj_value(fj_ctx_t *c, const json_t *j, avro_value_t *v, const ferry_avro_path_t *path,
                     unsigned char logical, int depth);
 
-static int fj_record(fj_ctx_t *c, const json_t *j, avro_value_t *v,
-                     const ferry_avro_path_t *path, int depth)
+static int fj_record(fj_ctx_t *c, const json_t *j, avro_value_t *v, const ferry_avro_path_t *path,
+                     int depth)
 {
     if (!json_is_object(j))
         return expected(c, path, "an object", j);
-    const ferry_avro_record_info_t *ri = ferry_avro_record_info(c->schema, avro_value_get_schema(v));
+    const ferry_avro_record_info_t *ri =
+        ferry_avro_record_info(c->schema, avro_value_get_schema(v));
     size_t n = 0, matched = 0;
     avro_value_get_size(v, &n);
     for (size_t i = 0; i < n; i++) {
@@ -390,7 +390,7 @@ static int fj_value(fj_ctx_t *c, const json_t *j, avro_value_t *v, const ferry_a
                 x = x >= 0 ? x / 1000 : -((-x + 999) / 1000);
         } else {
             return expected(c, path,
-                            is_int ? "an int"
+                            is_int    ? "an int"
                             : logical ? "a long or an RFC 3339 timestamp string"
                                       : "a long",
                             j);
@@ -431,11 +431,13 @@ static int fj_value(fj_ctx_t *c, const json_t *j, avro_value_t *v, const ferry_a
         if (n < 0)
             return fj_error(c, path, "bytes string has a character above U+00FF");
         if (fixed && n != (long)avro_schema_fixed_size(s))
-            return fj_error(c, path, "fixed needs %ld bytes, got %ld", (long)avro_schema_fixed_size(s), n);
+            return fj_error(c, path, "fixed needs %ld bytes, got %ld",
+                            (long)avro_schema_fixed_size(s), n);
         ferry_buf_t b = FERRY_BUF_INIT;
         code_points_to_bytes(json_string_value(j), json_string_length(j), &b);
         ferry_buf_reserve(&b, 1); /* never hand avro-c a NULL pointer */
-        int rc = fixed ? avro_value_set_fixed(v, b.data, b.len) : avro_value_set_bytes(v, b.data, b.len);
+        int rc =
+            fixed ? avro_value_set_fixed(v, b.data, b.len) : avro_value_set_bytes(v, b.data, b.len);
         ferry_buf_free(&b);
         return rc ? avro_failed(c) : FERRY_OK;
     }
@@ -509,8 +511,8 @@ static int fj_value(fj_ctx_t *c, const json_t *j, avro_value_t *v, const ferry_a
     }
 }
 
-int ferry_avro_from_json_into(const ferry_schema_t *schema, const json_t *in,
-                              avro_value_t *value, ferry_err_t *err)
+int ferry_avro_from_json_into(const ferry_schema_t *schema, const json_t *in, avro_value_t *value,
+                              ferry_err_t *err)
 {
     fj_ctx_t c = {schema, err};
     ferry_avro_path_t root = {NULL, schema->name, 0, 0};
@@ -546,8 +548,7 @@ static json_t *tj_fail(ferry_err_t *err, const ferry_avro_path_t *path, ferry_st
                        const char *what)
 {
     char where[256];
-    ferry_err_set(err, status, "%s: %s", ferry_avro_path_format(path, where, sizeof where),
-                  what);
+    ferry_err_set(err, status, "%s: %s", ferry_avro_path_format(path, where, sizeof where), what);
     return NULL;
 }
 
@@ -565,8 +566,7 @@ static json_t *tj_float(double d, ferry_err_t *err, const ferry_avro_path_t *pat
     return tj_new(json_real(d), err, path);
 }
 
-static json_t *tj_bytes(const void *data, size_t n, ferry_err_t *err,
-                        const ferry_avro_path_t *path)
+static json_t *tj_bytes(const void *data, size_t n, ferry_err_t *err, const ferry_avro_path_t *path)
 {
     ferry_buf_t b = FERRY_BUF_INIT;
     const unsigned char *p = data;
@@ -664,10 +664,10 @@ static json_t *tj_value(const avro_value_t *v, ferry_err_t *err, const ferry_avr
             return natural;
         char name[256];
         json_t *wrapped = json_object();
-        if (!wrapped || json_object_set_new(wrapped,
-                                            ferry_avro_type_name(avro_schema_union_branch(s, disc),
-                                                                 name, sizeof name),
-                                            natural) != 0) {
+        if (!wrapped ||
+            json_object_set_new(
+                wrapped, ferry_avro_type_name(avro_schema_union_branch(s, disc), name, sizeof name),
+                natural) != 0) {
             json_decref(wrapped);
             return tj_fail(err, path, FERRY_FATAL, "out of memory");
         }
@@ -724,8 +724,7 @@ static json_t *tj_value(const avro_value_t *v, ferry_err_t *err, const ferry_avr
 json_t *ferry_avro_to_json_err(const avro_value_t *value, ferry_err_t *err)
 {
     avro_schema_t s = avro_value_get_schema(value);
-    ferry_avro_path_t root = {NULL, s && is_avro_record(s) ? avro_schema_name(s) : "value", 0,
-                              0};
+    ferry_avro_path_t root = {NULL, s && is_avro_record(s) ? avro_schema_name(s) : "value", 0, 0};
     return tj_value(value, err, &root, 0);
 }
 

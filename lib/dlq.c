@@ -44,8 +44,8 @@ ferry_status ferry_dlq_send_raw(ferry_producer_t *p, const char *src_topic, int3
     ferry_dlq_topic(src_topic, topic, sizeof topic);
     rd_kafka_headers_t *hdrs = dlq_headers(rd_kafka_headers_new(8), src_topic, partition, offset,
                                            timestamp_ms, error_class, reason, message);
-    return ferry_producer_send(p, topic, RD_KAFKA_PARTITION_UA, key, keylen, value, len, hdrs,
-                               NULL, err);
+    return ferry_producer_send(p, topic, RD_KAFKA_PARTITION_UA, key, keylen, value, len, hdrs, NULL,
+                               err);
 }
 
 ferry_status ferry_dlq_send(ferry_producer_t *p, const rd_kafka_message_t *src,

@@ -142,8 +142,17 @@ ferry_producer_t *ferry_producer_new(const ferry_opts_t *o, const ferry_producer
                                      ferry_err_t *err)
 {
     static const char *const base[] = {
-        "enable.idempotence", "true", "acks", "all", "compression.type", "lz4", "linger.ms", "5",
-        "queue.buffering.max.messages", "1000000", NULL,
+        "enable.idempotence",
+        "true",
+        "acks",
+        "all",
+        "compression.type",
+        "lz4",
+        "linger.ms",
+        "5",
+        "queue.buffering.max.messages",
+        "1000000",
+        NULL,
     };
     ferry_producer_t *p = calloc(1, sizeof *p);
     if (!p)
@@ -168,8 +177,7 @@ ferry_producer_t *ferry_producer_new(const ferry_opts_t *o, const ferry_producer
     if (pc && pc->transactional_id) {
         rd_kafka_error_t *e = rd_kafka_init_transactions(p->rk, 60000);
         if (e) {
-            ferry_err_set(err,
-                          rd_kafka_error_is_retriable(e) ? FERRY_RETRY : FERRY_FATAL,
+            ferry_err_set(err, rd_kafka_error_is_retriable(e) ? FERRY_RETRY : FERRY_FATAL,
                           "init_transactions: %s", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
             rd_kafka_destroy(p->rk);
@@ -464,8 +472,8 @@ rd_kafka_message_t *ferry_consumer_poll(ferry_consumer_t *c, int timeout_ms, fer
     return NULL;
 }
 
-ferry_status ferry_consumer_store_offset(ferry_consumer_t *c, const char *topic,
-                                         int32_t partition, int64_t next_offset, ferry_err_t *err)
+ferry_status ferry_consumer_store_offset(ferry_consumer_t *c, const char *topic, int32_t partition,
+                                         int64_t next_offset, ferry_err_t *err)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, partition)->offset = next_offset;
@@ -561,10 +569,9 @@ ferry_status ferry_kafka_create_topics(const ferry_opts_t *o, const ferry_topic_
     ferry_status st = FERRY_OK;
     rd_kafka_NewTopic_t **nt = calloc(n ? n : 1, sizeof *nt);
     for (size_t i = 0; i < n; i++) {
-        nt[i] = rd_kafka_NewTopic_new(specs[i].name, specs[i].partitions,
-                                      specs[i].replication_factor ? specs[i].replication_factor
-                                                                  : -1,
-                                      errstr, sizeof errstr);
+        nt[i] = rd_kafka_NewTopic_new(
+            specs[i].name, specs[i].partitions,
+            specs[i].replication_factor ? specs[i].replication_factor : -1, errstr, sizeof errstr);
         if (!nt[i]) {
             st = ferry_err_set(err, FERRY_USAGE, "topic %s: %s", specs[i].name, errstr);
             goto out;
@@ -625,8 +632,7 @@ ferry_status ferry_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t p
     return FERRY_OK;
 }
 
-int ferry_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
-                                ferry_err_t *err)
+int ferry_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, ferry_err_t *err)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;

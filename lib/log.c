@@ -66,7 +66,7 @@ int ferry_log_enabled(ferry_log_level level)
 }
 
 __attribute__((format(printf, 3, 0))) static void log_v(ferry_log_level level, const char *src,
-                                                      const char *fmt, va_list ap)
+                                                        const char *fmt, va_list ap)
 {
     if (level > g_level)
         return;

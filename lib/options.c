@@ -300,8 +300,8 @@ static ferry_status load_config(ferry_opts_t *o, const char *path, ferry_err_t *
         opt_value_t *v = find_long(o, key, is_file ? klen - 5 : klen);
         if (!v || (is_file && !(v->def->flags & FERRY_OPTF_SECRET)) ||
             (v->def->flags & FERRY_OPTF_NOENV)) {
-            st = ferry_err_set(err, FERRY_USAGE, "%s:%d: unknown option '%s' for %s", path,
-                               lineno, key, o->command);
+            st = ferry_err_set(err, FERRY_USAGE, "%s:%d: unknown option '%s' for %s", path, lineno,
+                               key, o->command);
             break;
         }
         if (is_file) {
@@ -502,8 +502,8 @@ int ferry_opts_parse_or_exit_code(ferry_opts_t *o, int argc, char **argv, int *e
         return 0;
     }
     if (st == FERRY_USAGE) {
-        fprintf(stderr, "%s: %s\nUsage: %s %s\nTry '%s --help' for more information.\n",
-                o->command, err.msg, o->command, o->usage, o->command);
+        fprintf(stderr, "%s: %s\nUsage: %s %s\nTry '%s --help' for more information.\n", o->command,
+                err.msg, o->command, o->usage, o->command);
         *exit_code = 2;
         return 0;
     }
@@ -535,7 +535,8 @@ void ferry_opts_print_help(const ferry_opts_t *o, FILE *fp)
         if (d->type == FERRY_OPT_BOOL)
             snprintf(flag, sizeof flag, "%s--%s", sh, d->name);
         else
-            snprintf(flag, sizeof flag, "%s--%s %s", sh, d->name, d->metavar ? d->metavar : "VALUE");
+            snprintf(flag, sizeof flag, "%s--%s %s", sh, d->name,
+                     d->metavar ? d->metavar : "VALUE");
         fprintf(fp, "  %-34s %s", flag, d->help ? d->help : "");
         if (d->def && !(d->flags & FERRY_OPTF_SECRET))
             fprintf(fp, " (default: %s)", d->def);

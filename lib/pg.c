@@ -70,9 +70,15 @@ static int64_t jitter(int64_t ms)
 static int connect_error_is_permanent(const char *msg)
 {
     static const char *const permanent[] = {
-        "password authentication failed", "does not exist", "invalid connection option",
-        "invalid URI", "no password supplied", "authentication failed", "invalid sslmode",
-        "missing \"=\"", "unterminated quoted string",
+        "password authentication failed",
+        "does not exist",
+        "invalid connection option",
+        "invalid URI",
+        "no password supplied",
+        "authentication failed",
+        "invalid sslmode",
+        "missing \"=\"",
+        "unterminated quoted string",
     };
     for (size_t i = 0; i < sizeof permanent / sizeof *permanent; i++)
         if (strstr(msg, permanent[i]))

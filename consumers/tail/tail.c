@@ -61,8 +61,7 @@ int cmd_tail(int argc, char **argv)
     }
     char anon[96];
     if (!group) {
-        snprintf(anon, sizeof anon, "ferry-tail-%d-%lld", (int)getpid(),
-                 (long long)ferry_now_us());
+        snprintf(anon, sizeof anon, "ferry-tail-%d-%lld", (int)getpid(), (long long)ferry_now_us());
         group = anon;
     }
     const char *const *topics;
@@ -77,8 +76,8 @@ int cmd_tail(int argc, char **argv)
         return FERRY_EXIT_USAGE;
     }
     int64_t limit = ferry_opts_int(o, "count");
-    int64_t idle_ms = ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle")
-                                                         : -1;
+    int64_t idle_ms =
+        ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle") : -1;
     int meta = ferry_opts_bool(o, "meta");
     int64_t printed = 0, bad = 0;
     int64_t idle_since = -1;
@@ -116,8 +115,8 @@ int cmd_tail(int argc, char **argv)
                 json_object_set_new(w, "offset", json_integer(m->offset));
                 json_object_set_new(w, "timestamp",
                                     json_integer(rd_kafka_message_timestamp(m, &tt)));
-                json_object_set_new(w, "key", m->key ? json_stringn_nocheck(m->key, m->key_len)
-                                                     : json_null());
+                json_object_set_new(
+                    w, "key", m->key ? json_stringn_nocheck(m->key, m->key_len) : json_null());
                 json_object_set_new(w, "schema", json_string(ferry_schema_fullname(schema)));
                 json_object_set_new(w, "value", j);
                 j = w;

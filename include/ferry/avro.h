@@ -69,12 +69,21 @@ const ferry_schema_t *ferry_schema_by_fingerprint(uint64_t fingerprint);
 /* Accessors. Every returned pointer is owned by the registry and valid until exit. */
 const char *ferry_schema_name(const ferry_schema_t *schema);      /* "TelemetryReading" */
 const char *ferry_schema_fullname(const ferry_schema_t *schema);  /* "dev.ferry.telemetry...." */
-const char *ferry_schema_file(const ferry_schema_t *schema);      /* "TelemetryReading.avsc" */
+const char *ferry_schema_file(const ferry_schema_t *schema);      /* "X.avsc"; NULL if parsed */
 const char *ferry_schema_json(const ferry_schema_t *schema);      /* the .avsc text as embedded */
 const char *ferry_schema_canonical(const ferry_schema_t *schema); /* Parsing Canonical Form */
 uint64_t ferry_schema_fingerprint(const ferry_schema_t *schema);  /* CRC-64-AVRO of the PCF */
 avro_schema_t ferry_schema_avro(const ferry_schema_t *schema);    /* borrowed: don't decref */
 avro_value_iface_t *ferry_schema_iface(const ferry_schema_t *schema); /* borrowed */
+
+/* Parses schema JSON that is not embedded (e.g. a writer's schema fetched from a schema
+ * registry) into *out, which the caller owns and releases with ferry_schema_free(). Such a
+ * schema is not added to the registry. Any Avro type may be at the top. Returns
+ * FERRY_POISON with the reason when the text is not a schema avro-c accepts. */
+int ferry_schema_parse(const char *json, size_t len, ferry_schema_t **out, ferry_err_t *err);
+/* Releases a schema from ferry_schema_parse(); NULL is a no-op. Values created from it must
+ * be released first. Never call it on a registry schema. */
+void ferry_schema_free(ferry_schema_t *schema);
 
 /* Creates a new, empty generic value of the schema in *out. The caller owns it and releases
  * it with avro_value_decref(out). Returns FERRY_OK, or FERRY_FATAL when out of memory. */
@@ -156,12 +165,14 @@ int ferry_avro_read_body(const void *data, size_t len, avro_value_t *value, ferr
  * byte values (as in Avro's JSON encoding); non-finite floats are the strings "NaN",
  * "Infinity", "-Infinity"; a record field of type long with logicalType timestamp-micros or
  * timestamp-millis also accepts an RFC 3339 string ("2024-05-01T12:00:00.5Z"), but is
- * always written back as the integer.
+ * always written back as the integer. jansson refuses "\u0000" in input unless the text is
+ * loaded with JSON_ALLOW_NUL, which `ferry produce` should pass (Avro strings and bytes may
+ * hold NUL); json_dumps() writes it back as "\u0000".
  *
  * Records are strict: a missing field takes the schema's default (e.g. null for an optional
  * field), a missing field without default and an unknown field are errors. Errors are
  * FERRY_POISON with a message naming the field path, e.g.
- * "TelemetryReading.value: no union branch of [null,double,long,boolean,string] takes a JSON
+ * "TelemetryReading.value: no union branch of [null,double,long,boolean,string] takes an
  * object". */
 
 /* Converts `in` into a NEW value of `schema` in *out, which the caller owns and releases
@@ -171,8 +182,8 @@ int ferry_avro_from_json(const ferry_schema_t *schema, const json_t *in, avro_va
 
 /* As ferry_avro_from_json, but fills `value`, an existing value of `schema` the caller keeps
  * owning (it is reset first). After a failure it holds partial data. */
-int ferry_avro_from_json_into(const ferry_schema_t *schema, const json_t *in,
-                              avro_value_t *value, ferry_err_t *err);
+int ferry_avro_from_json_into(const ferry_schema_t *schema, const json_t *in, avro_value_t *value,
+                              ferry_err_t *err);
 
 /* Converts a value to natural JSON. Returns a new reference the caller releases with
  * json_decref(), or NULL if the value can't be represented (a union without a selected

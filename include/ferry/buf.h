@@ -15,7 +15,10 @@ typedef struct ferry_buf {
     size_t cap;
 } ferry_buf_t;
 
-#define FERRY_BUF_INIT {NULL, 0, 0}
+#define FERRY_BUF_INIT                                                                             \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Ensures room for `extra` more bytes. */
 void ferry_buf_reserve(ferry_buf_t *b, size_t extra);

@@ -48,7 +48,7 @@ typedef struct ferry_producer_stats {
 } ferry_producer_stats_t;
 
 typedef struct ferry_producer_conf {
-    const char *const *defaults; /* extra key/value defaults, NULL-terminated pairs, or NULL */
+    const char *const *defaults;  /* extra key/value defaults, NULL-terminated pairs, or NULL */
     const char *transactional_id; /* non-NULL: transactional producer (init_transactions done) */
     ferry_dr_fn dr_cb;
     void *dr_opaque;
@@ -115,9 +115,8 @@ rd_kafka_message_t *ferry_consumer_poll(ferry_consumer_t *c, int timeout_ms, fer
  * ferry_consumer_commit). */
 ferry_status ferry_consumer_store(ferry_consumer_t *c, const rd_kafka_message_t *rkm,
                                   ferry_err_t *err);
-ferry_status ferry_consumer_store_offset(ferry_consumer_t *c, const char *topic,
-                                         int32_t partition, int64_t next_offset,
-                                         ferry_err_t *err);
+ferry_status ferry_consumer_store_offset(ferry_consumer_t *c, const char *topic, int32_t partition,
+                                         int64_t next_offset, ferry_err_t *err);
 
 /* Commits the stored offsets synchronously. Nothing stored is not an error. */
 ferry_status ferry_consumer_commit(ferry_consumer_t *c, ferry_err_t *err);

@@ -21,7 +21,7 @@
 
 typedef enum ferry_opt_type {
     FERRY_OPT_STRING = 0,
-    FERRY_OPT_INT,      /* signed 64-bit */
+    FERRY_OPT_INT, /* signed 64-bit */
     FERRY_OPT_DOUBLE,
     FERRY_OPT_BOOL,     /* flag: present = true; env/config accept 1/0/true/false/yes/no */
     FERRY_OPT_DURATION, /* "250ms", "5s", "2m", "24h", "7d"; a bare number is seconds */
@@ -35,8 +35,8 @@ enum {
 };
 
 typedef struct ferry_opt {
-    const char *name;    /* long name without dashes; NULL ends a table */
-    char short_name;     /* 0 for none */
+    const char *name; /* long name without dashes; NULL ends a table */
+    char short_name;  /* 0 for none */
     ferry_opt_type type;
     const char *def;     /* default as text, NULL for none */
     const char *metavar; /* shown in help, e.g. "HOSTS" */
@@ -46,19 +46,33 @@ typedef struct ferry_opt {
 
 /* Common entries, to put in a command's table. */
 #define FERRY_OPT_BROKERS                                                                          \
-    {"brokers", 'b', FERRY_OPT_STRING, "127.0.0.1:9092", "HOST:PORT,...",                          \
-     "Kafka bootstrap servers", 0}
+    {                                                                                              \
+        "brokers", 'b', FERRY_OPT_STRING, "127.0.0.1:9092", "HOST:PORT,...",                       \
+            "Kafka bootstrap servers", 0                                                           \
+    }
 #define FERRY_OPT_PG                                                                               \
-    {"pg", 0, FERRY_OPT_STRING, NULL, "CONNINFO",                                                  \
-     "PostgreSQL connection string or URI (libpq); a password in it is never printed",             \
-     FERRY_OPTF_SECRET}
+    {                                                                                              \
+        "pg", 0, FERRY_OPT_STRING, NULL, "CONNINFO",                                               \
+            "PostgreSQL connection string or URI (libpq); a password in it is never printed",      \
+            FERRY_OPTF_SECRET                                                                      \
+    }
 #define FERRY_OPT_KAFKA_X                                                                          \
-    {"X", 'X', FERRY_OPT_LIST, NULL, "KEY=VALUE",                                                  \
-     "librdkafka property, passed through (repeatable), e.g. -X security.protocol=SSL", 0}
+    {                                                                                              \
+        "X", 'X', FERRY_OPT_LIST, NULL, "KEY=VALUE",                                               \
+            "librdkafka property, passed through (repeatable), e.g. -X security.protocol=SSL", 0   \
+    }
 #define FERRY_OPT_GROUP(def)                                                                       \
-    {"group", 'g', FERRY_OPT_STRING, def, "GROUP", "Kafka consumer group id", 0}
-#define FERRY_OPT_TOPIC(def) {"topic", 't', FERRY_OPT_STRING, def, "TOPIC", "Kafka topic", 0}
-#define FERRY_OPT_END {NULL, 0, 0, NULL, NULL, NULL, 0}
+    {                                                                                              \
+        "group", 'g', FERRY_OPT_STRING, def, "GROUP", "Kafka consumer group id", 0                 \
+    }
+#define FERRY_OPT_TOPIC(def)                                                                       \
+    {                                                                                              \
+        "topic", 't', FERRY_OPT_STRING, def, "TOPIC", "Kafka topic", 0                             \
+    }
+#define FERRY_OPT_END                                                                              \
+    {                                                                                              \
+        NULL, 0, 0, NULL, NULL, NULL, 0                                                            \
+    }
 
 typedef struct ferry_opts ferry_opts_t;
 

@@ -22,9 +22,9 @@
 typedef struct ferry_pg ferry_pg_t;
 
 typedef struct ferry_pg_retry {
-    int64_t initial_ms;  /* first wait, default 200 ms */
-    int64_t max_ms;      /* cap of one wait, default 10 s */
-    int64_t give_up_ms;  /* total; 0 = keep trying until a stop is requested */
+    int64_t initial_ms; /* first wait, default 200 ms */
+    int64_t max_ms;     /* cap of one wait, default 10 s */
+    int64_t give_up_ms; /* total; 0 = keep trying until a stop is requested */
 } ferry_pg_retry_t;
 
 /* Connects, retrying transient failures (server not up, too many connections) with capped

@@ -103,7 +103,7 @@ static ferry_status produce_stream(FILE *fp, const char *name, const ferry_opts_
         json_error_t jerr;
         ferry_err_t rerr;
         ferry_err_clear(&rerr);
-        json_t *rec = json_loadb(line, (size_t)n, 0, &jerr);
+        json_t *rec = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &jerr);
         char key[512];
         int has_key = 0;
         ferry_buf_reset(&out);

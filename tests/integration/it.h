@@ -28,12 +28,16 @@ static inline const char *it_env(const char *name)
 /* A name unique to this run, so tests never see each other's data. */
 static inline void it_unique(char *out, size_t outsz, const char *prefix)
 {
-    snprintf(out, outsz, "%s.%d.%lld", prefix, (int)getpid(), (long long)(ferry_now_us() % 100000000000LL));
+    snprintf(out, outsz, "%s.%d.%lld", prefix, (int)getpid(),
+             (long long)(ferry_now_us() % 100000000000LL));
 }
 
 /* Options with --brokers from FERRY_BROKERS (and --pg from FERRY_PG_URL). */
 static const ferry_opt_t it_opt_table[] = {
-    FERRY_OPT_BROKERS, FERRY_OPT_KAFKA_X, FERRY_OPT_PG, FERRY_OPT_END,
+    FERRY_OPT_BROKERS,
+    FERRY_OPT_KAFKA_X,
+    FERRY_OPT_PG,
+    FERRY_OPT_END,
 };
 
 static inline ferry_opts_t *it_opts(void)

@@ -78,9 +78,9 @@ static void test_dead_letter_keeps_bytes_and_coordinates(void **state)
     const unsigned char garbage[] = {0xC3, 0x01, 0xde, 0xad, 0x00, 0xff, 0x17};
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
     rd_kafka_header_add(h, "origin", -1, "sensor-gw-7", -1);
-    assert_int_equal(ferry_producer_send(p, topic, 1, "ship-9", 6, garbage, sizeof garbage, h,
-                                         NULL, &err),
-                     FERRY_OK);
+    assert_int_equal(
+        ferry_producer_send(p, topic, 1, "ship-9", 6, garbage, sizeof garbage, h, NULL, &err),
+        FERRY_OK);
     assert_int_equal(ferry_producer_flush(p, 30000, &err), FERRY_OK);
 
     snprintf(group, sizeof group, "%s.src", topic);
@@ -90,8 +90,7 @@ static void test_dead_letter_keeps_bytes_and_coordinates(void **state)
      * coordinates we saw, plus a real-message path below) */
     assert_int_equal(ferry_dlq_send_raw(p, topic, src->partition, src->offset, 1234, src->key,
                                         src->key_len, src->payload, src->len, FERRY_POISON,
-                                        "undecodable", "unknown schema fingerprint 0xdead",
-                                        &err),
+                                        "undecodable", "unknown schema fingerprint 0xdead", &err),
                      FERRY_OK);
     assert_int_equal(ferry_producer_flush(p, 30000, &err), FERRY_OK);
     ferry_producer_destroy(p);

@@ -46,7 +46,7 @@ static int64_t seq_of(const rd_kafka_message_t *m)
     assert_int_equal(ferry_avro_decode(m->payload, m->len, &s, &v, &err), FERRY_OK);
     assert_string_equal(ferry_schema_name(s), "TelemetryReading");
     assert_int_equal(ferry_avro_field(&v, "timestamp", &f, &err), FERRY_OK);
-    int64_t seq;
+    int64_t seq = -1;
     assert_int_equal(avro_value_get_long(&f, &seq), 0);
     avro_value_decref(&v);
     return seq;

@@ -122,8 +122,8 @@ static void test_err(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf),        cmocka_unit_test(test_quote_ident),
-        cmocka_unit_test(test_redact),     cmocka_unit_test(test_json_log_lines),
+        cmocka_unit_test(test_buf),    cmocka_unit_test(test_quote_ident),
+        cmocka_unit_test(test_redact), cmocka_unit_test(test_json_log_lines),
         cmocka_unit_test(test_err),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,15 +37,19 @@ static void clear_env(void)
     unsetenv("FERRY_GROUP");
 }
 
-static ferry_status parse(ferry_opts_t *o, ferry_err_t *err, int argc, ...)
+/* parse(o, err, "--flag", "value", ..., NULL) */
+static ferry_status parse(ferry_opts_t *o, ferry_err_t *err, ...)
 {
     char *argv[32];
+    int argc = 0;
     va_list ap;
-    va_start(ap, argc);
-    argv[0] = "ferry test";
-    for (int i = 1; i < argc; i++)
-        argv[i] = va_arg(ap, char *);
+    va_start(ap, err);
+    argv[argc++] = "ferry test";
+    char *a;
+    while ((a = va_arg(ap, char *)) != NULL && argc < 31)
+        argv[argc++] = a;
     va_end(ap);
+    argv[argc] = NULL;
     return ferry_opts_parse(o, argc, argv, err);
 }
 
@@ -54,8 +58,8 @@ static void test_defaults_and_flags(void **state)
     clear_env();
     ferry_opts_t *o = ferry_opts_new("ferry test", "", "", table);
     ferry_err_t err;
-    assert_int_equal(parse(o, &err, 9, "--need", "x", "-b", "h1:1", "--batch=7", "--strict",
-                           "pos1", "--until-idle", "1.5s"),
+    assert_int_equal(parse(o, &err, "--need", "x", "-b", "h1:1", "--batch=7", "--strict", "pos1",
+                           "--until-idle", "1.5s", NULL),
                      FERRY_OK);
     assert_string_equal(ferry_opts_str(o, "brokers"), "h1:1");
     assert_int_equal(ferry_opts_int(o, "batch"), 7);
@@ -78,9 +82,9 @@ static void test_env_and_precedence(void **state)
     setenv("FERRY_X", "a=1,b=2", 1);
     ferry_opts_t *o = ferry_opts_new("ferry test", "", "", table);
     ferry_err_t err;
-    assert_int_equal(parse(o, &err, 3, "--batch", "12"), FERRY_OK);
+    assert_int_equal(parse(o, &err, "--batch", "12", NULL), FERRY_OK);
     assert_string_equal(ferry_opts_str(o, "brokers"), "env:9"); /* env over default */
-    assert_int_equal(ferry_opts_int(o, "batch"), 12);            /* flag over env */
+    assert_int_equal(ferry_opts_int(o, "batch"), 12);           /* flag over env */
     const char *const *x;
     assert_int_equal(ferry_opts_list(o, "X", &x), 2);
     assert_string_equal(x[0], "a=1");
@@ -89,7 +93,7 @@ static void test_env_and_precedence(void **state)
 
     /* -X on the command line replaces the env list, and repeats accumulate. */
     o = ferry_opts_new("ferry test", "", "", table);
-    assert_int_equal(parse(o, &err, 5, "-X", "c=3", "-Xd=4", "-b", "cli:1"), FERRY_OK);
+    assert_int_equal(parse(o, &err, "-X", "c=3", "-Xd=4", "-b", "cli:1", NULL), FERRY_OK);
     assert_int_equal(ferry_opts_list(o, "X", &x), 2);
     assert_string_equal(x[0], "c=3");
     assert_string_equal(x[1], "d=4");
@@ -114,7 +118,7 @@ static void test_config_file_and_secret_file(void **state)
     setenv("FERRY_BATCH", "5", 1); /* env beats config file */
     ferry_opts_t *o = ferry_opts_new("ferry test", "", "", table);
     ferry_err_t err;
-    assert_int_equal(parse(o, &err, 3, "--config", cfg), FERRY_OK);
+    assert_int_equal(parse(o, &err, "--config", cfg, NULL), FERRY_OK);
     assert_string_equal(ferry_opts_str(o, "brokers"), "cfg:1");
     assert_int_equal(ferry_opts_int(o, "batch"), 5);
     assert_string_equal(ferry_opts_str(o, "pg"), "postgresql://u:s3cret@h/db");
@@ -123,12 +127,12 @@ static void test_config_file_and_secret_file(void **state)
     /* --pg-file on the command line, FERRY_PG_FILE in the environment */
     clear_env();
     o = ferry_opts_new("ferry test", "", "", table);
-    assert_int_equal(parse(o, &err, 5, "--need", "x", "--pg-file", sec), FERRY_OK);
+    assert_int_equal(parse(o, &err, "--need", "x", "--pg-file", sec, NULL), FERRY_OK);
     assert_string_equal(ferry_opts_str(o, "pg"), "postgresql://u:s3cret@h/db");
     ferry_opts_destroy(o);
     setenv("FERRY_PG_FILE", sec, 1);
     o = ferry_opts_new("ferry test", "", "", table);
-    assert_int_equal(parse(o, &err, 3, "--need", "x"), FERRY_OK);
+    assert_int_equal(parse(o, &err, "--need", "x", NULL), FERRY_OK);
     assert_string_equal(ferry_opts_str(o, "pg"), "postgresql://u:s3cret@h/db");
     ferry_opts_destroy(o);
     unlink(cfg);
@@ -141,31 +145,31 @@ static void test_usage_errors(void **state)
     clear_env();
     ferry_err_t err;
     ferry_opts_t *o = ferry_opts_new("ferry test", "", "", table);
-    assert_int_equal(parse(o, &err, 3, "--need", "x", "--nope"), FERRY_USAGE);
+    assert_int_equal(parse(o, &err, "--need", "x", "--nope", NULL), FERRY_USAGE);
     assert_non_null(strstr(err.msg, "--nope"));
     ferry_opts_destroy(o);
 
     o = ferry_opts_new("ferry test", "", "", table);
-    assert_int_equal(parse(o, &err, 1), FERRY_USAGE); /* --need missing */
+    assert_int_equal(parse(o, &err, NULL), FERRY_USAGE); /* --need missing */
     assert_non_null(strstr(err.msg, "--need"));
     assert_non_null(strstr(err.msg, "FERRY_NEED"));
     ferry_opts_destroy(o);
 
     o = ferry_opts_new("ferry test", "", "", table);
-    assert_int_equal(parse(o, &err, 5, "--need", "x", "--batch", "12abc"), FERRY_USAGE);
+    assert_int_equal(parse(o, &err, "--need", "x", "--batch", "12abc", NULL), FERRY_USAGE);
     ferry_opts_destroy(o);
 
     o = ferry_opts_new("ferry test", "", "", table);
-    assert_int_equal(parse(o, &err, 5, "--need", "x", "--until-idle", "soon"), FERRY_USAGE);
+    assert_int_equal(parse(o, &err, "--need", "x", "--until-idle", "soon", NULL), FERRY_USAGE);
     ferry_opts_destroy(o);
 
     o = ferry_opts_new("ferry test", "", "", table);
-    assert_int_equal(parse(o, &err, 3, "--need", "x", "-b"), FERRY_USAGE); /* missing value */
+    assert_int_equal(parse(o, &err, "--need", "x", "-b", NULL), FERRY_USAGE); /* missing value */
     ferry_opts_destroy(o);
 
     /* --help needs nothing else */
     o = ferry_opts_new("ferry test", "", "", table);
-    assert_int_equal(parse(o, &err, 2, "--help"), FERRY_OK);
+    assert_int_equal(parse(o, &err, "--help", NULL), FERRY_OK);
     assert_true(ferry_opts_help_requested(o));
     ferry_opts_destroy(o);
 }
@@ -176,7 +180,7 @@ static void test_help_never_shows_secrets(void **state)
     setenv("FERRY_PG", "postgresql://u:topsecret@h/db", 1);
     ferry_opts_t *o = ferry_opts_new("ferry test", "[options]", "About.", table);
     ferry_err_t err;
-    assert_int_equal(parse(o, &err, 3, "--need", "x"), FERRY_OK);
+    assert_int_equal(parse(o, &err, "--need", "x", NULL), FERRY_OK);
     char *buf = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&buf, &len);
