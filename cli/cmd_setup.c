@@ -2,6 +2,7 @@
  * topics) through the admin API and ferry's PostgreSQL schema. Safe to run again:
  * what exists is left as it is. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "commands.h"
 #include "ferry/kafka.h"
@@ -17,6 +18,8 @@ static const ferry_opt_t setup_opts[] = {
     {"partitions", 'p', FERRY_OPT_INT, "6", "N", "partitions of each data topic", 0},
     {"replication-factor", 'r', FERRY_OPT_INT, "-1", "N", "replication factor (-1: broker default)",
      0},
+    {"topic", 't', FERRY_OPT_LIST, NULL, "TOPIC",
+     "create only this topic and its .dlq topic (repeatable) instead of ferry's set", 0},
     {"skip-kafka", 0, FERRY_OPT_BOOL, NULL, NULL, "do not create topics", 0},
     {"skip-pg", 0, FERRY_OPT_BOOL, NULL, NULL, "do not touch PostgreSQL", 0},
     FERRY_OPT_END,
@@ -43,16 +46,24 @@ int cmd_setup(int argc, char **argv)
         static const char *const data[] = {FERRY_TOPIC_TELEMETRY, FERRY_TOPIC_MOVIES,
                                            FERRY_TOPIC_FEATURES, FERRY_TOPIC_RETRAIN,
                                            FERRY_TOPIC_BACKFILL};
-        ferry_topic_spec_t specs[16];
-        char dlq[5][128];
+        const char *const *only;
+        size_t nonly = ferry_opts_list(o, "topic", &only);
+        const char *const *names = nonly ? only : data;
+        size_t nnames = nonly ? nonly : sizeof data / sizeof *data;
+        ferry_topic_spec_t *specs = calloc(2 * nnames + 1, sizeof *specs);
+        char(*dlq)[256] = calloc(nnames, sizeof *dlq);
         size_t n = 0;
-        for (size_t i = 0; i < sizeof data / sizeof *data; i++) {
-            specs[n++] = (ferry_topic_spec_t){data[i], parts, rf, NULL};
-            snprintf(dlq[i], sizeof dlq[i], "%s.dlq", data[i]);
+        for (size_t i = 0; i < nnames; i++) {
+            specs[n++] = (ferry_topic_spec_t){names[i], parts, rf, NULL};
+            snprintf(dlq[i], sizeof dlq[i], "%s.dlq", names[i]);
             specs[n++] = (ferry_topic_spec_t){dlq[i], 1, rf, NULL};
         }
-        specs[n++] = (ferry_topic_spec_t){FERRY_TOPIC_CRAWL_PROGRESS, 1, rf, compacted};
-        if (ferry_kafka_create_topics(o, specs, n, &err) != FERRY_OK) {
+        if (!nonly)
+            specs[n++] = (ferry_topic_spec_t){FERRY_TOPIC_CRAWL_PROGRESS, 1, rf, compacted};
+        ferry_status cst = ferry_kafka_create_topics(o, specs, n, &err);
+        free(specs);
+        free(dlq);
+        if (cst != FERRY_OK) {
             ferry_error("%s", err.msg);
             rc = err.status == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_FAILED;
             goto out;

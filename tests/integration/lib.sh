@@ -27,3 +27,62 @@ finish() {
     echo "$T_PASS passed, $T_FAIL failed"
     [ "$T_FAIL" = 0 ]
 }
+
+# new_db NAME: creates a fresh database on the stack's server (dropping an old one of that
+# name) and prints its URL, so tests that share ferry's catalog tables never see each other.
+new_db() {
+    local name=$1
+    psql "$FERRY_PG_URL" -qAtc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null
+    psql "$FERRY_PG_URL" -qAtc "CREATE DATABASE \"$name\"" >/dev/null
+    echo "${FERRY_PG_URL%/*}/$name"
+}
+
+# new_topic NAME PARTITIONS: creates the topic and its .dlq topic through `ferry setup`.
+new_topic() {
+    ferry setup --skip-pg --topic "$1" --partitions "$2" --log-level warn
+}
+
+# wait_for COND_CMD... : polls a command until it succeeds (60 s at most).
+wait_for() {
+    local deadline=$((SECONDS + ${WAIT_SECONDS:-60}))
+    until "$@"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.5
+    done
+}
+
+# check_wide DBURL: prints "channels narrow_values missing extra mismatched" (the tests'
+# oracle, tests/sql/check_wide.sql) for ferry's default narrow table and wide schema.
+check_wide() {
+    psql "$1" -v ON_ERROR_STOP=1 -qAt -F' ' -f "$FERRY_SOURCE_DIR/tests/sql/check_wide.sql" \
+        -c "select * from pg_temp.check_wide('${2:-telemetry_narrow}', '${3:-telemetry_wide}')"
+}
+
+# dw_expect_exact DBURL READINGS SHIPS TICKS: the dual-write oracle for a simulator run:
+# exactly one narrow row per reading, every wide cell equal to its narrow value, one wide row
+# per ship and tick, a cutoff for every ship.
+dw_expect_exact() {
+    local db=$1 n=$2 ships=$3 ticks=$4 res
+    check_eq "narrow has exactly one row per reading" "$n" \
+        "$(psql "$db" -qAtc 'select count(*) from telemetry_narrow')"
+    check_eq "no duplicate narrow keys" 0 \
+        "$(psql "$db" -qAtc 'select count(*) from (select 1 from telemetry_narrow group by ship_id, channel_id, ts having count(*) > 1) d')"
+    res=$(check_wide "$db")
+    read -r channels values missing extra mismatched <<<"$res"
+    check_eq "every narrow value is a wide cell: missing" 0 "$missing"
+    check_eq "every wide cell comes from narrow: extra" 0 "$extra"
+    check_eq "every wide cell equals its narrow value: mismatched" 0 "$mismatched"
+    check_eq "all narrow values checked through the catalog" "$n" "$values"
+    local rows q
+    q=$(psql "$db" -qAtc "select 'select sum(c) from (' || string_agg(format('select count(*) c from telemetry_wide.%I', table_name), ' union all ') || ') x' from ferry.ship_tables where part = 1")
+    rows=$(psql "$db" -qAtc "$q")
+    check_eq "one wide row per ship and tick" "$((ships * ticks))" "$rows"
+    check_eq "a cutoff recorded for every ship" "$ships" \
+        "$(psql "$db" -qAtc 'select count(*) from ferry.ship_state')"
+}
+
+# group_lag GROUP TOPIC: total lag of the group on the topic, from Kafka's own tool.
+group_lag() {
+    "$FERRY_SOURCE_DIR/scripts/kafka-tool" consumer-groups --bootstrap-server "$FERRY_BROKERS" \
+        --describe --group "$1" 2>/dev/null | awk -v t="$2" '$2 == t { s += $6 } END { print s + 0 }'
+}

@@ -1,0 +1,638 @@
+/* dualwrite.c - `ferry dualwrite`: the consumer-group worker that writes every telemetry
+ * reading to the legacy narrow table AND merges it into the ship's wide table, in one
+ * PostgreSQL transaction per batch; Kafka offsets are committed only after that
+ * transaction commits. Start more processes with the same --group to scale out.
+ *
+ * A batch is bounded by --batch-rows and --batch-time. Its life:
+ *   poll -> decode (bad bytes: DLQ) -> resolve catalog (new channels become columns;
+ *   values of the wrong type: DLQ) -> drop in-batch duplicates (first wins) ->
+ *   one transaction (writer.c) -> flush the DLQ producer -> store + commit offsets.
+ * A database that goes away is waited for with capped backoff and the same batch is
+ * written again; a data error nobody foresaw is isolated by splitting the batch and the
+ * offending reading is dead-lettered, so a partition is never blocked. When partitions
+ * are revoked, the batch in hand is written and committed before they go. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "commands.h"
+#include "ferry/dlq.h"
+#include "ferry/kafka.h"
+#include "ferry/lifecycle.h"
+#include "ferry/log.h"
+#include "ferry/options.h"
+#include "ferry/pg.h"
+#include "ferry/telemetry.h"
+#include "ferry/topics.h"
+#include "writer.h"
+
+static const ferry_opt_t dualwrite_opts[] = {
+    FERRY_OPT_BROKERS,
+    FERRY_OPT_KAFKA_X,
+    FERRY_OPT_PG,
+    FERRY_OPT_GROUP("ferry-dualwrite"),
+    FERRY_OPT_TOPIC(FERRY_TOPIC_TELEMETRY),
+    {"narrow-table", 0, FERRY_OPT_STRING, "telemetry_narrow", "TABLE",
+     "narrow table (may be schema-qualified); created in ferry's layout unless --narrow-columns",
+     0},
+    {"narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",
+     "write an existing legacy narrow table: ship=COL,channel=COL,time=COL,value=COL[,unit=COL]",
+     0},
+    {"wide-schema", 0, FERRY_OPT_STRING, "telemetry_wide", "SCHEMA",
+     "schema of the per-ship wide tables", 0},
+    {"max-columns", 0, FERRY_OPT_INT, "800", "N",
+     "channel columns per wide table before a ship continues in its next table (at most 1500)",
+     0},
+    {"batch-rows", 0, FERRY_OPT_INT, "50000", "N", "readings per batch (one transaction)", 0},
+    {"batch-time", 0, FERRY_OPT_DURATION, "100ms", "DURATION",
+     "longest a reading waits in a batch before it is written", 0},
+    {"until-idle", 0, FERRY_OPT_DURATION, NULL, "DURATION",
+     "exit after the group has been caught up for this long (default: run until SIGTERM)", 0},
+    {"progress", 0, FERRY_OPT_DURATION, "5s", "DURATION", "interval of the progress line", 0},
+    FERRY_OPT_END,
+};
+
+#define LAT_BUCKETS 10001 /* 1 ms each, the last one is "10 s or more" */
+
+typedef struct offset_mark {
+    char topic[256];
+    int32_t partition;
+    int64_t next;
+} offset_mark_t;
+
+typedef struct worker {
+    const ferry_opts_t *o;
+    ferry_consumer_t *c;
+    ferry_producer_t *dlq;
+    ferry_pg_t *pg;
+    dw_catalog_t *cat;
+    dw_narrow_t narrow;
+    int64_t batch_rows, batch_time_ms;
+    /* the batch in hand */
+    rd_kafka_message_t **msgs;
+    int nmsgs, capmsgs;
+    dw_rec_t *recs;
+    int nrecs, caprecs;
+    int64_t batch_started;
+    int dlq_pending;
+    uint32_t seq;
+    /* counters */
+    uint64_t consumed, written, cells, dead, dupes, batches, fallbacks;
+    uint64_t lat[LAT_BUCKETS], lat_total[LAT_BUCKETS];
+    int fatal;
+} worker_t;
+
+/* ---- latency -------------------------------------------------------------------------- */
+
+static void lat_add(worker_t *w, int64_t ms)
+{
+    if (ms < 0)
+        ms = 0;
+    if (ms >= LAT_BUCKETS)
+        ms = LAT_BUCKETS - 1;
+    w->lat[ms]++;
+    w->lat_total[ms]++;
+}
+
+static int64_t lat_pct(const uint64_t *h, double p)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < LAT_BUCKETS; i++)
+        total += h[i];
+    if (!total)
+        return -1;
+    uint64_t want = (uint64_t)ceil(p * (double)total), acc = 0;
+    for (int i = 0; i < LAT_BUCKETS; i++) {
+        acc += h[i];
+        if (acc >= want)
+            return i;
+    }
+    return LAT_BUCKETS - 1;
+}
+
+/* ---- dead letters --------------------------------------------------------------------- */
+
+static void dead_letter(worker_t *w, const rd_kafka_message_t *m, const char *reason,
+                        const char *msg)
+{
+    ferry_err_t err;
+    if (ferry_dlq_send(w->dlq, m, FERRY_POISON, reason, msg, &err) != FERRY_OK) {
+        /* The DLQ itself failing is not a data problem: stop rather than lose the record. */
+        ferry_error("cannot dead-letter %s[%d]@%lld: %s", rd_kafka_topic_name(m->rkt),
+                    m->partition, (long long)m->offset, err.msg);
+        w->fatal = 1;
+        ferry_request_stop();
+        return;
+    }
+    w->dead++;
+    w->dlq_pending = 1;
+    ferry_debug("dead-lettered %s[%d]@%lld: %s: %s", rd_kafka_topic_name(m->rkt), m->partition,
+                (long long)m->offset, reason, msg);
+}
+
+/* ---- batch ---------------------------------------------------------------------------- */
+
+static void batch_add(worker_t *w, rd_kafka_message_t *m)
+{
+    if (w->nmsgs == w->capmsgs) {
+        w->capmsgs = w->capmsgs ? w->capmsgs * 2 : 1024;
+        w->msgs = realloc(w->msgs, (size_t)w->capmsgs * sizeof *w->msgs);
+        if (!w->msgs)
+            abort();
+    }
+    if (w->nmsgs == 0)
+        w->batch_started = ferry_mono_ms();
+    w->msgs[w->nmsgs++] = m;
+    w->consumed++;
+
+    ferry_reading_t r;
+    ferry_err_t err;
+    if (ferry_telemetry_decode(m->payload, m->len, &r, &err) != FERRY_OK) {
+        dead_letter(w, m, "undecodable", err.msg);
+        return;
+    }
+    if (r.ts_us < FERRY_PG_TS_MIN_US) {
+        dead_letter(w, m, "timestamp_out_of_range",
+                    "timestamp is before PostgreSQL's range (4713 BC)");
+        return;
+    }
+    if (dw_narrow_rejects(&w->narrow, &r)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "the legacy narrow value column is %s and cannot hold a %s",
+                 w->narrow.value_type, r.type == FERRY_VALUE_BOOL ? "boolean" : "string");
+        dead_letter(w, m, "type_conflict", msg);
+        return;
+    }
+    if (w->nrecs == w->caprecs) {
+        w->caprecs = w->caprecs ? w->caprecs * 2 : 1024;
+        w->recs = realloc(w->recs, (size_t)w->caprecs * sizeof *w->recs);
+        if (!w->recs)
+            abort();
+    }
+    dw_rec_t *rc = &w->recs[w->nrecs++];
+    memset(rc, 0, sizeof *rc);
+    rc->r = r;
+    rc->topic = rd_kafka_topic_name(m->rkt);
+    rc->partition = m->partition;
+    rc->offset = m->offset;
+    rc->seq = w->seq++;
+    rc->msg = m;
+}
+
+static void batch_clear(worker_t *w)
+{
+    for (int i = 0; i < w->nmsgs; i++)
+        rd_kafka_message_destroy(w->msgs[i]);
+    w->nmsgs = 0;
+    w->nrecs = 0;
+    w->dlq_pending = 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    const dw_rec_t *x = *(dw_rec_t *const *)a, *y = *(dw_rec_t *const *)b;
+    size_t n = x->r.ship_id.len < y->r.ship_id.len ? x->r.ship_id.len : y->r.ship_id.len;
+    int c = memcmp(x->r.ship_id.ptr, y->r.ship_id.ptr, n);
+    if (c || x->r.ship_id.len != y->r.ship_id.len)
+        return c ? c : (x->r.ship_id.len < y->r.ship_id.len ? -1 : 1);
+    n = x->r.channel_id.len < y->r.channel_id.len ? x->r.channel_id.len : y->r.channel_id.len;
+    c = memcmp(x->r.channel_id.ptr, y->r.channel_id.ptr, n);
+    if (c || x->r.channel_id.len != y->r.channel_id.len)
+        return c ? c : (x->r.channel_id.len < y->r.channel_id.len ? -1 : 1);
+    if (x->r.ts_us != y->r.ts_us)
+        return x->r.ts_us < y->r.ts_us ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int same_key(const dw_rec_t *x, const dw_rec_t *y)
+{
+    return x->r.ts_us == y->r.ts_us && x->r.ship_id.len == y->r.ship_id.len &&
+           x->r.channel_id.len == y->r.channel_id.len &&
+           memcmp(x->r.ship_id.ptr, y->r.ship_id.ptr, x->r.ship_id.len) == 0 &&
+           memcmp(x->r.channel_id.ptr, y->r.channel_id.ptr, x->r.channel_id.len) == 0;
+}
+
+/* How a value fits a column: 0 fits, 1 needs the bigint column widened, -1 conflict. */
+static int fits(dw_type t, const ferry_reading_t *r)
+{
+    switch (t) {
+    case DW_DOUBLE:
+        if (r->type == FERRY_VALUE_DOUBLE)
+            return 0;
+        if (r->type == FERRY_VALUE_LONG)
+            return (r->v.l <= (1LL << 53) && r->v.l >= -(1LL << 53)) ? 0 : -1;
+        return -1;
+    case DW_BIGINT:
+        if (r->type == FERRY_VALUE_LONG)
+            return 0;
+        if (r->type == FERRY_VALUE_DOUBLE) {
+            double d = r->v.d;
+            if (isfinite(d) && d == floor(d) && d >= -9223372036854775808.0 &&
+                d < 9223372036854775808.0)
+                return 0;
+            return 1;
+        }
+        return -1;
+    case DW_BOOL:
+        return r->type == FERRY_VALUE_BOOL ? 0 : -1;
+    case DW_TEXT:
+        return r->type == FERRY_VALUE_STRING ? 0 : -1;
+    }
+    return -1;
+}
+
+static const char *value_type_name(ferry_value_type t)
+{
+    static const char *const names[] = {"null", "double", "long", "boolean", "string"};
+    return names[t];
+}
+
+/* Loads unknown ships, creates missing columns, dead-letters type conflicts and drops
+ * in-batch duplicates. `sorted` receives the live records sorted by key. */
+static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_err_t *err)
+{
+    int n = 0;
+    for (int i = 0; i < w->nrecs; i++)
+        if (!w->recs[i].dropped)
+            sorted[n++] = &w->recs[i];
+    qsort(sorted, (size_t)n, sizeof *sorted, cmp_key);
+    /* duplicates: first (lowest seq) wins */
+    for (int i = 1; i < n; i++) {
+        if (!sorted[i]->dropped && same_key(sorted[i - 1], sorted[i])) {
+            sorted[i]->dropped = 1;
+            w->dupes++;
+        }
+    }
+    /* ships: load what the cache does not hold */
+    char **load = NULL;
+    int nload = 0;
+    for (int i = 0; i < n; i++) {
+        dw_rec_t *rc = sorted[i];
+        rc->ship = dw_catalog_ship(w->cat, rc->r.ship_id.ptr, rc->r.ship_id.len);
+        int same = i > 0 && rc->r.ship_id.len == sorted[i - 1]->r.ship_id.len &&
+                   memcmp(rc->r.ship_id.ptr, sorted[i - 1]->r.ship_id.ptr, rc->r.ship_id.len) == 0;
+        if ((!rc->ship || !rc->ship->loaded) && !same) {
+            load = realloc(load, (size_t)(nload + 1) * sizeof *load);
+            load[nload++] = strndup(rc->r.ship_id.ptr, rc->r.ship_id.len);
+        }
+    }
+    ferry_status st = dw_catalog_load(w->cat, w->pg, load, nload, err);
+    for (int i = 0; i < nload; i++)
+        free(load[i]);
+    free(load);
+    if (st)
+        return st;
+    for (int i = 0; i < n; i++)
+        if (!sorted[i]->ship)
+            sorted[i]->ship =
+                dw_catalog_ship(w->cat, sorted[i]->r.ship_id.ptr, sorted[i]->r.ship_id.len);
+    /* columns: up to three rounds (create, then widen a column created this batch) */
+    for (int round = 0; round < 3; round++) {
+        dw_need_t *needs = NULL;
+        int nneeds = 0;
+        for (int i = 0; i < n; i++) {
+            dw_rec_t *rc = sorted[i];
+            if (rc->dropped)
+                continue;
+            rc->col = NULL;
+            if (rc->r.type == FERRY_VALUE_NULL)
+                continue;
+            dw_col_t *col = ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
+            int f = col ? fits(col->type, &rc->r) : 2;
+            if (f == 0) {
+                rc->col = col;
+                continue;
+            }
+            if (f < 0)
+                continue; /* a conflict: decided after the last round */
+            /* new channel (2) or widen (1): one need per (ship, channel); records are
+             * sorted by ship and channel, so a repeat is the previous need */
+            if (nneeds > 0 && needs[nneeds - 1].ship == rc->ship &&
+                strlen(needs[nneeds - 1].channel) == rc->r.channel_id.len &&
+                memcmp(needs[nneeds - 1].channel, rc->r.channel_id.ptr, rc->r.channel_id.len) == 0)
+                continue;
+            needs = realloc(needs, (size_t)(nneeds + 1) * sizeof *needs);
+            needs[nneeds].ship = rc->ship;
+            needs[nneeds].channel = strndup(rc->r.channel_id.ptr, rc->r.channel_id.len);
+            needs[nneeds].type = dw_type_for_value(rc->r.type);
+            needs[nneeds].widen = f == 1;
+            nneeds++;
+        }
+        if (nneeds == 0) {
+            free(needs);
+            break;
+        }
+        st = dw_catalog_ensure(w->cat, w->pg, needs, nneeds, err);
+        for (int k = 0; k < nneeds; k++)
+            free((char *)needs[k].channel);
+        free(needs);
+        if (st)
+            return st;
+    }
+    /* whatever still has no column is a type conflict */
+    for (int i = 0; i < n; i++) {
+        dw_rec_t *rc = sorted[i];
+        if (rc->dropped || rc->col || rc->r.type == FERRY_VALUE_NULL)
+            continue;
+        dw_col_t *col = ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
+        char msg[512];
+        snprintf(msg, sizeof msg, "channel '%.*s' of ship '%.*s' is a %s column; got a %s value",
+                 (int)(rc->r.channel_id.len > 200 ? 200 : rc->r.channel_id.len),
+                 rc->r.channel_id.ptr, (int)rc->r.ship_id.len, rc->r.ship_id.ptr,
+                 col ? dw_type_sql(col->type) : "(missing)", value_type_name(rc->r.type));
+        dead_letter(w, rc->msg, "type_conflict", msg);
+        rc->dropped = 1;
+    }
+    *nsorted = n;
+    return FERRY_OK;
+}
+
+/* Writes sorted[lo..hi); on a data error splits the range until the bad reading is found
+ * and dead-lettered. */
+static ferry_status write_range(worker_t *w, dw_rec_t **sorted, int lo, int hi,
+                                ferry_err_t *err)
+{
+    dw_write_stats_t ws;
+    ferry_status st = dw_write_batch(w->pg, w->cat, &w->narrow, sorted + lo, hi - lo, &ws, err);
+    if (st == FERRY_OK) {
+        w->written += (uint64_t)ws.narrow_rows;
+        w->cells += (uint64_t)ws.wide_cells;
+        w->fallbacks += (uint64_t)ws.narrow_fallback;
+        return FERRY_OK;
+    }
+    if (st != FERRY_POISON)
+        return st;
+    int live = 0;
+    for (int i = lo; i < hi; i++)
+        live += !sorted[i]->dropped;
+    if (live <= 1) {
+        for (int i = lo; i < hi; i++) {
+            if (!sorted[i]->dropped) {
+                dead_letter(w, sorted[i]->msg, "rejected_by_database", err->msg);
+                sorted[i]->dropped = 1;
+            }
+        }
+        return FERRY_OK;
+    }
+    ferry_warn("batch rejected by PostgreSQL (%s): isolating the reading", err->msg);
+    int mid = lo + (hi - lo) / 2;
+    if ((st = write_range(w, sorted, lo, mid, err)))
+        return st;
+    return write_range(w, sorted, mid, hi, err);
+}
+
+static void reconnect(worker_t *w)
+{
+    ferry_err_t err;
+    while (ferry_running()) {
+        if (ferry_pg_reconnect(w->pg, &err) == FERRY_OK) {
+            dw_catalog_forget(w->cat);
+            ferry_info("PostgreSQL is back");
+            return;
+        }
+        if (err.status == FERRY_FATAL) {
+            ferry_error("%s", err.msg);
+            w->fatal = 1;
+            ferry_request_stop();
+            return;
+        }
+    }
+}
+
+/* Writes and commits the batch in hand. Returns FERRY_OK when the batch is durable and its
+ * offsets committed (or there was nothing), otherwise leaves the batch uncommitted. */
+static ferry_status flush(worker_t *w)
+{
+    if (w->nmsgs == 0)
+        return FERRY_OK;
+    ferry_err_t err;
+    dw_rec_t **sorted = malloc((size_t)(w->nrecs ? w->nrecs : 1) * sizeof *sorted);
+    ferry_status st;
+    for (;;) {
+        int n = 0;
+        st = resolve(w, sorted, &n, &err);
+        if (st == FERRY_OK)
+            st = write_range(w, sorted, 0, n, &err);
+        if (st == FERRY_OK)
+            break;
+        if (st == FERRY_RETRY) {
+            ferry_warn("batch of %d readings not written: %s; waiting for PostgreSQL", w->nrecs,
+                       err.msg);
+            ferry_pg_exec(w->pg, "ROLLBACK", NULL);
+            if (!ferry_pg_ok(w->pg) || strncmp(err.sqlstate, "08", 2) == 0 ||
+                strncmp(err.sqlstate, "57P", 3) == 0)
+                reconnect(w);
+            else
+                ferry_sleep_ms(500); /* serialization failure, deadlock: try again */
+            if (!ferry_running()) {
+                free(sorted);
+                return FERRY_RETRY; /* not committed: the next owner replays it */
+            }
+            continue;
+        }
+        ferry_error("batch failed: %s", err.msg);
+        w->fatal = 1;
+        ferry_request_stop();
+        free(sorted);
+        return st;
+    }
+    free(sorted);
+    int64_t now_ms = ferry_now_us() / 1000;
+    for (int i = 0; i < w->nrecs; i++) {
+        if (w->recs[i].dropped)
+            continue;
+        rd_kafka_timestamp_type_t tt;
+        int64_t ts = rd_kafka_message_timestamp(w->recs[i].msg, &tt);
+        if (ts >= 0)
+            lat_add(w, now_ms - ts);
+    }
+    /* Dead letters must be durable before the offsets that skip their sources. */
+    while (w->dlq_pending) {
+        if (ferry_producer_flush(w->dlq, 30000, &err) == FERRY_OK) {
+            w->dlq_pending = 0;
+            break;
+        }
+        ferry_error("dead-letter topic: %s; not committing offsets", err.msg);
+        if (!ferry_running())
+            return FERRY_RETRY;
+    }
+    /* Store the next offset of every partition in the batch, then commit. */
+    rd_kafka_message_t *last[64];
+    int nlast = 0;
+    for (int i = 0; i < w->nmsgs; i++) {
+        rd_kafka_message_t *m = w->msgs[i];
+        int k = 0;
+        while (k < nlast && !(last[k]->partition == m->partition && last[k]->rkt == m->rkt))
+            k++;
+        if (k == nlast) {
+            if (nlast == 64) { /* many partitions: store what we have and start over */
+                for (int j = 0; j < nlast; j++)
+                    ferry_consumer_store(w->c, last[j], NULL);
+                nlast = k = 0;
+            }
+            last[nlast++] = m;
+        } else if (last[k]->offset < m->offset) {
+            last[k] = m;
+        }
+    }
+    for (int j = 0; j < nlast; j++)
+        ferry_consumer_store(w->c, last[j], NULL);
+    if (ferry_consumer_commit(w->c, &err) != FERRY_OK)
+        ferry_warn("offset commit failed (the rows are written; a replay is harmless): %s",
+                   err.msg);
+    w->batches++;
+    batch_clear(w);
+    return FERRY_OK;
+}
+
+static void on_rebalance(ferry_consumer_t *c, int revoke,
+                         const rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    worker_t *w = opaque;
+    if (revoke && w->nmsgs > 0) {
+        ferry_info("partitions revoked: writing and committing the batch in hand (%d records)",
+                   w->nmsgs);
+        if (flush(w) != FERRY_OK)
+            batch_clear(w); /* not committed: the new owner replays it */
+    }
+}
+
+static void progress(worker_t *w, const char *tag, int64_t t0)
+{
+    double secs = (double)(ferry_mono_ms() - t0) / 1000.0;
+    int64_t p50 = lat_pct(w->lat, 0.50), p99 = lat_pct(w->lat, 0.99);
+    ferry_info("%s: consumed %llu, narrow rows %llu, wide cells %llu, dead-lettered %llu, "
+               "duplicates %llu, batches %llu, %.0f readings/s, latency p50 %lld ms p99 %lld ms",
+               tag, (unsigned long long)w->consumed, (unsigned long long)w->written,
+               (unsigned long long)w->cells, (unsigned long long)w->dead,
+               (unsigned long long)w->dupes, (unsigned long long)w->batches,
+               secs > 0 ? (double)w->consumed / secs : 0.0, (long long)p50, (long long)p99);
+    memset(w->lat, 0, sizeof w->lat);
+}
+
+int cmd_dualwrite(int argc, char **argv)
+{
+    ferry_opts_t *o = ferry_opts_new(
+        argv[0], "--pg CONNINFO [options]",
+        "Consumer-group worker: writes every TelemetryReading to the narrow table and merges it "
+        "into the ship's wide table in one PostgreSQL transaction per batch, then commits the "
+        "Kafka offsets. New channels become columns on the fly. Bad records go to <topic>.dlq. "
+        "Run more processes with the same --group to scale out.",
+        dualwrite_opts);
+    int rc;
+    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
+        ferry_opts_destroy(o);
+        return rc;
+    }
+    worker_t *w = calloc(1, sizeof *w);
+    w->o = o;
+    w->batch_rows = ferry_opts_int(o, "batch-rows");
+    w->batch_time_ms = ferry_opts_duration_ms(o, "batch-time");
+    int max_cols = (int)ferry_opts_int(o, "max-columns");
+    if (w->batch_rows < 1 || max_cols < 1 || max_cols > 1500 || !ferry_opts_str(o, "pg")) {
+        fprintf(stderr,
+                "%s: --pg is required; --batch-rows >= 1; --max-columns between 1 and 1500\n",
+                argv[0]);
+        ferry_opts_destroy(o);
+        free(w);
+        return FERRY_EXIT_USAGE;
+    }
+    ferry_err_t err;
+    ferry_pg_retry_t retry = {200, 10000, 0};
+    rc = FERRY_EXIT_OK;
+    w->pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry dualwrite", &retry, &err);
+    if (!w->pg) {
+        ferry_error("%s", err.msg);
+        rc = err.status == FERRY_FATAL ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_UNAVAILABLE;
+        goto out;
+    }
+    if (dw_catalog_setup(w->pg, ferry_opts_str(o, "wide-schema"), &err) ||
+        dw_narrow_setup(w->pg, &w->narrow, ferry_opts_str(o, "narrow-table"),
+                        ferry_opts_str(o, "narrow-columns"), &err)) {
+        ferry_error("%s", err.msg);
+        rc = err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
+        goto out;
+    }
+    w->cat = dw_catalog_new(ferry_opts_str(o, "wide-schema"), max_cols);
+    w->dlq = ferry_producer_new(o, NULL, &err);
+    if (!w->dlq) {
+        ferry_error("%s", err.msg);
+        rc = FERRY_EXIT_USAGE;
+        goto out;
+    }
+    /* Keep librdkafka's prefetch modest: memory is bounded by the batch, not the lag. */
+    static const char *const cdefaults[] = {"queued.max.messages.kbytes", "16384",
+                                            "fetch.max.bytes", "16777216",
+                                            "max.poll.interval.ms", "600000", NULL};
+    ferry_consumer_conf_t cc = {0};
+    cc.defaults = cdefaults;
+    cc.rebalance_cb = on_rebalance;
+    cc.rebalance_opaque = w;
+    const char *topic = ferry_opts_str(o, "topic");
+    w->c = ferry_consumer_new(o, ferry_opts_str(o, "group"), &topic, 1, &cc, &err);
+    if (!w->c) {
+        ferry_error("%s", err.msg);
+        rc = FERRY_EXIT_USAGE;
+        goto out;
+    }
+    ferry_info("dual-writing %s (group %s) into %s and %s.*", topic, ferry_opts_str(o, "group"),
+               w->narrow.table_sql, ferry_opts_str(o, "wide-schema"));
+    int64_t idle_ms = ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle")
+                                                         : -1;
+    int64_t every = ferry_opts_duration_ms(o, "progress");
+    int64_t t0 = ferry_mono_ms(), next_progress = t0 + every, idle_since = -1;
+    while (ferry_running()) {
+        int timeout = 100;
+        if (w->nmsgs > 0) {
+            int64_t left = w->batch_started + w->batch_time_ms - ferry_mono_ms();
+            timeout = left < 0 ? 0 : (int)(left < 100 ? left : 100);
+        }
+        rd_kafka_message_t *m = ferry_consumer_poll(w->c, timeout, &err);
+        if (m) {
+            idle_since = -1;
+            batch_add(w, m);
+        }
+        int due = w->nmsgs > 0 &&
+                  (w->nmsgs >= w->batch_rows ||
+                   ferry_mono_ms() - w->batch_started >= w->batch_time_ms || (!m && timeout == 0));
+        if (!m && w->nmsgs > 0 && ferry_consumer_caught_up(w->c))
+            due = 1;
+        if (due)
+            flush(w);
+        if (!m && w->nmsgs == 0 && idle_ms >= 0 && ferry_consumer_caught_up(w->c)) {
+            if (idle_since < 0)
+                idle_since = ferry_mono_ms();
+            else if (ferry_mono_ms() - idle_since >= idle_ms) {
+                ferry_info("caught up for %lld ms: exiting", (long long)idle_ms);
+                break;
+            }
+        }
+        if (every > 0 && ferry_mono_ms() >= next_progress) {
+            progress(w, "progress", t0);
+            next_progress = ferry_mono_ms() + every;
+        }
+    }
+    /* Clean stop: write what is held, commit, leave the group. */
+    if (!w->fatal)
+        flush(w);
+    memcpy(w->lat, w->lat_total, sizeof w->lat);
+    progress(w, "done", t0);
+    if (w->fatal)
+        rc = FERRY_EXIT_FAILED;
+out:
+    if (w->c) {
+        batch_clear(w); /* anything left was not committed: the group replays it */
+        ferry_consumer_close(w->c, NULL);
+    }
+    ferry_producer_destroy(w->dlq);
+    dw_catalog_destroy(w->cat);
+    dw_narrow_free(&w->narrow);
+    ferry_pg_close(w->pg);
+    free(w->msgs);
+    free(w->recs);
+    free(w);
+    ferry_opts_destroy(o);
+    return rc;
+}

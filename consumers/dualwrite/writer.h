@@ -1,0 +1,66 @@
+/* writer.h - one dual-write batch into PostgreSQL, in ONE transaction:
+ *   1. every reading into the narrow table (binary COPY straight into it; if the batch
+ *      replays rows that are already there, the COPY is rolled back to a savepoint and
+ *      the rows go through a staging table with INSERT ... ON CONFLICT DO NOTHING);
+ *   2. readings merged into the ships' wide tables, pivoted in memory: one
+ *      INSERT ... SELECT FROM unnest(binary arrays) ON CONFLICT (ts) DO UPDATE per wide table
+ *      and chunk, where a cell already written is never replaced (COALESCE(old, new)) and
+ *      a row whose cells are all already there is not touched at all;
+ *   3. ferry.ship_state for ships written for the first time (cutoff and first offset).
+ * First write wins everywhere, in narrow and wide alike, so a replay changes nothing and
+ * both tables always agree. */
+#ifndef FERRY_DW_WRITER_H
+#define FERRY_DW_WRITER_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "catalog.h"
+#include "ferry/pg.h"
+#include "ferry/telemetry.h"
+
+typedef struct dw_rec {
+    ferry_reading_t r;
+    dw_ship_t *ship;
+    dw_col_t *col; /* NULL: no wide cell (null value) */
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    uint32_t seq;
+    int dropped; /* duplicate in the batch, or dead-lettered */
+    rd_kafka_message_t *msg;
+} dw_rec_t;
+
+/* Where and how the narrow table is written. */
+typedef struct dw_narrow {
+    char *table_sql;  /* quoted, possibly schema-qualified */
+    int legacy;       /* an existing table with its own column names */
+    char *col_ship, *col_channel, *col_time, *col_value, *col_unit; /* quoted (legacy) */
+    char *value_type; /* legacy: format_type() of the value column */
+    int value_numeric; /* legacy: the value column takes numbers only */
+    int use_stage;     /* adaptive: go through staging directly (replays in progress) */
+} dw_narrow_t;
+
+typedef struct dw_write_stats {
+    int64_t narrow_rows; /* rows newly inserted into narrow (0 for duplicates) */
+    int64_t wide_cells;  /* cells sent to wide tables */
+    int64_t wide_stmts;
+    int narrow_fallback; /* 1 if the staging path was used */
+} dw_write_stats_t;
+
+/* Sets up the narrow table: in ferry's layout it is created if missing; a legacy table must
+ * exist, with a unique index on (ship, channel, time). `spec` is NULL for ferry's layout or
+ * "ship=COL,channel=COL,time=COL,value=COL[,unit=COL]". */
+ferry_status dw_narrow_setup(ferry_pg_t *pg, dw_narrow_t *n, const char *table, const char *spec,
+                             ferry_err_t *err);
+void dw_narrow_free(dw_narrow_t *n);
+
+/* Legacy numeric value columns cannot hold text or booleans: 1 if `r` cannot be stored. */
+int dw_narrow_rejects(const dw_narrow_t *n, const ferry_reading_t *r);
+
+/* Writes recs[0..n) (skipping dropped ones) in one transaction and commits it. On failure
+ * the transaction is rolled back and the classified error returned (FERRY_RETRY:
+ * connection; FERRY_POISON: a data error the batch could not be written with). */
+ferry_status dw_write_batch(ferry_pg_t *pg, dw_catalog_t *cat, dw_narrow_t *narrow,
+                            dw_rec_t **recs, int n, dw_write_stats_t *stats, ferry_err_t *err);
+
+#endif
