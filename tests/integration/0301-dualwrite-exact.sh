@@ -15,7 +15,7 @@ check "producer summary: all acknowledged" grep -q 'sent 1000000, acknowledged 1
 
 t0=$SECONDS
 for i in 1 2; do
-    ferry dualwrite --pg "$db" --topic "$topic" --group "$group" --until-idle 4s \
+    "$FERRY_BIN" dualwrite --pg "$db" --topic "$topic" --group "$group" --until-idle 4s \
         --progress 0 -X session.timeout.ms=6000 2>"$TMP/w$i.log" &
     pids[$i]=$!
 done

@@ -7,18 +7,18 @@ db=$(new_db it_dw_scale)
 topic=$(unique it.dw.scale)
 group=$topic.g
 new_topic "$topic" 6
-worker() {
-    ferry dualwrite --pg "$db" --topic "$topic" --group "$group" --until-idle 6s --progress 0 \
+worker() { # log file; sets $pid (no subshell: the test must be able to wait for it)
+    "$FERRY_BIN" dualwrite --pg "$db" --topic "$topic" --group "$group" --until-idle 6s --progress 0 \
         -X session.timeout.ms=6000 2>>"$1" &
-    echo $!
+    pid=$!
 }
-ferry telemetry --topic "$topic" --ships 20 --channels 50 --count 1000000 \
-    --start 2026-03-01T00:00:00Z --rate 100000 --progress 0 2>"$TMP/producer.log" &
+"$FERRY_BIN" telemetry --topic "$topic" --ships 20 --channels 50 --count 1000000 \
+    --start 2026-03-01T00:00:00Z --rate 60000 --progress 0 2>"$TMP/producer.log" &
 producer=$!
-w1=$(worker "$TMP/w1.log")
+worker "$TMP/w1.log"; w1=$pid
 sleep 2
-w2=$(worker "$TMP/w2.log")
-w3=$(worker "$TMP/w3.log")
+worker "$TMP/w2.log"; w2=$pid
+worker "$TMP/w3.log"; w3=$pid
 sleep 3
 n_mid=$(psql "$db" -qAtc 'select count(*) from telemetry_narrow')
 echo "# 3 workers running, $n_mid narrow rows so far"

@@ -7,10 +7,10 @@ db=$(new_db it_dw_outage)
 topic=$(unique it.dw.outage)
 group=$topic.g
 new_topic "$topic" 3
-ferry telemetry --topic "$topic" --ships 10 --channels 20 --count 400000 \
+"$FERRY_BIN" telemetry --topic "$topic" --ships 10 --channels 20 --count 400000 \
     --start 2026-04-01T00:00:00Z --rate 15000 --progress 0 2>"$TMP/producer.log" &
 producer=$!
-ferry dualwrite --pg "$db" --topic "$topic" --group "$group" --until-idle 5s --progress 0 \
+"$FERRY_BIN" dualwrite --pg "$db" --topic "$topic" --group "$group" --until-idle 5s --progress 0 \
     2>"$TMP/worker.log" &
 worker=$!
 sleep 5

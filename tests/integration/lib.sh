@@ -6,6 +6,8 @@ if [ -z "${FERRY_BROKERS:-}" ] || [ -z "${FERRY_PG_URL:-}" ]; then
     echo "FAIL: FERRY_BROKERS / FERRY_PG_URL not set: scripts/stack up && eval \"\$(scripts/stack env)\"" >&2
     exit 1
 fi
+# In the foreground only: a backgrounded shell function runs in a subshell, so `kill $!`
+# would hit the subshell and not ferry. Start background processes with "$FERRY_BIN".
 ferry() { "$FERRY_BIN" "$@"; }
 T_PASS=0
 T_FAIL=0
@@ -24,6 +26,15 @@ check_eq() { # description, expected, actual
 # exit_code CMD...: prints the exit status of CMD without tripping set -e
 exit_code() { local rc=0; "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?; echo "$rc"; }
 finish() {
+    if [ "$T_FAIL" != 0 ]; then
+        local keep=${TMPDIR:-/tmp}/ferry-failed-$(basename "$0" .sh)
+        rm -rf "$keep" && cp -r "$TMP" "$keep" && echo "# logs kept in $keep"
+        for f in "$TMP"/*.log; do
+            [ -f "$f" ] || continue
+            echo "---- last lines of $(basename "$f") (warnings and errors)"
+            grep -E 'WARN|ERROR' "$f" | tail -15
+        done
+    fi
     echo "$T_PASS passed, $T_FAIL failed"
     [ "$T_FAIL" = 0 ]
 }
