@@ -81,6 +81,7 @@ typedef struct worker {
     /* counters */
     uint64_t consumed, written, cells, dead, dupes, batches, fallbacks;
     uint64_t lat[LAT_BUCKETS], lat_total[LAT_BUCKETS];
+    int64_t first_msg_ms, last_commit_ms; /* active time, for throughput */
     int fatal;
 } worker_t;
 
@@ -144,6 +145,8 @@ static void batch_add(worker_t *w, rd_kafka_message_t *m)
     }
     if (w->nmsgs == 0)
         w->batch_started = ferry_mono_ms();
+    if (!w->first_msg_ms)
+        w->first_msg_ms = ferry_mono_ms();
     w->msgs[w->nmsgs++] = m;
     w->consumed++;
 
@@ -483,6 +486,7 @@ static ferry_status flush(worker_t *w)
         ferry_warn("offset commit failed (the rows are written; a replay is harmless): %s",
                    err.msg);
     w->batches++;
+    w->last_commit_ms = ferry_mono_ms();
     batch_clear(w);
     return FERRY_OK;
 }
@@ -619,6 +623,10 @@ int cmd_dualwrite(int argc, char **argv)
         flush(w);
     memcpy(w->lat, w->lat_total, sizeof w->lat);
     progress(w, "done", t0);
+    if (w->last_commit_ms > w->first_msg_ms)
+        ferry_info("active %.3f s (first record to last commit): %.0f readings/s",
+                   (double)(w->last_commit_ms - w->first_msg_ms) / 1000.0,
+                   (double)w->consumed * 1000.0 / (double)(w->last_commit_ms - w->first_msg_ms));
     if (w->fatal)
         rc = FERRY_EXIT_FAILED;
 out:

@@ -58,6 +58,8 @@ static const ferry_opt_t telemetry_opts[] = {
     {"ship", 0, FERRY_OPT_STRING, NULL, "ID", "csv: ship id for files without a ship column", 0},
     {"time-unit", 0, FERRY_OPT_STRING, "auto", "UNIT",
      "csv: unit of epoch timestamps: s, ms, us, ns or auto (by magnitude)", 0},
+    {"time-zone", 0, FERRY_OPT_STRING, "+00:00", "OFFSET",
+     "csv: offset of ISO timestamps that carry no zone, e.g. +09:00", 0},
     {"strict", 0, FERRY_OPT_BOOL, NULL, NULL, "csv: stop at the first bad line (exit 1)", 0},
     FERRY_OPT_END,
 };
@@ -190,6 +192,9 @@ static ferry_status parse_csv_conf(const ferry_opts_t *o, ferry_csv_conf_t *cc, 
     cc->value_col = ferry_opts_str(o, "value-col");
     cc->unit_col = ferry_opts_str(o, "unit-col");
     cc->fixed_ship = ferry_opts_str(o, "ship");
+    if (ferry_ts_offset_parse(ferry_opts_str(o, "time-zone"), &cc->tz_offset_s, err) != FERRY_OK)
+        return ferry_err_set(err, FERRY_USAGE, "--time-zone: %s", err->msg);
+    cc->running = ferry_running;
     const char *u = ferry_opts_str(o, "time-unit");
     if (ferry_ts_unit_parse(u, &cc->time_unit) != 0)
         return ferry_err_set(err, FERRY_USAGE, "--time-unit must be s, ms, us, ns or auto");
