@@ -381,8 +381,8 @@ static int read_items(reader_t *r, avro_value_t *v, const ferry_avro_path_t *pat
             avro_value_t e;
             ferry_avro_path_t sub = {path, NULL, index, 0};
             if (is_map) {
-                const unsigned char *key;
-                size_t klen;
+                const unsigned char *key = NULL;
+                size_t klen = 0;
                 if ((rc = get_bytes(r, path, &key, &klen)) != FERRY_OK)
                     return rc;
                 if (!ferry_avro_utf8_valid(key, klen) || memchr(key, 0, klen))
@@ -451,8 +451,8 @@ static int read_value(reader_t *r, avro_value_t *v, const ferry_avro_path_t *pat
         return FERRY_OK;
     }
     case AVRO_STRING: {
-        const unsigned char *data;
-        size_t len;
+        const unsigned char *data = NULL;
+        size_t len = 0;
         if ((rc = get_bytes(r, path, &data, &len)) != FERRY_OK)
             return rc;
         if (!ferry_avro_utf8_valid(data, len))
@@ -463,8 +463,8 @@ static int read_value(reader_t *r, avro_value_t *v, const ferry_avro_path_t *pat
         return FERRY_OK;
     }
     case AVRO_BYTES: {
-        const unsigned char *data;
-        size_t len;
+        const unsigned char *data = NULL;
+        size_t len = 0;
         if ((rc = get_bytes(r, path, &data, &len)) != FERRY_OK)
             return rc;
         avro_value_set_bytes(v, (void *)(uintptr_t)data, len);
@@ -562,7 +562,7 @@ int ferry_avro_peek(const void *data, size_t len, uint64_t *fingerprint, ferry_e
 int ferry_avro_decode_into(const ferry_schema_t *schema, const void *data, size_t len,
                            avro_value_t *value, ferry_err_t *err)
 {
-    uint64_t fp;
+    uint64_t fp = 0;
     int rc = ferry_avro_peek(data, len, &fp, err);
     if (rc != FERRY_OK)
         return rc;
@@ -582,7 +582,7 @@ int ferry_avro_decode_into(const ferry_schema_t *schema, const void *data, size_
 int ferry_avro_decode(const void *data, size_t len, const ferry_schema_t **schema_out,
                       avro_value_t *value_out, ferry_err_t *err)
 {
-    uint64_t fp;
+    uint64_t fp = 0;
     value_out->iface = NULL;
     value_out->self = NULL;
     int rc = ferry_avro_peek(data, len, &fp, err);

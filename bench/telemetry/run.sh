@@ -28,7 +28,7 @@ build=${FERRY_BENCH_BUILD:-$root/build/bench}
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFERRY_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)" >/dev/null
 ferry=$build/ferry
-"$root/scripts/stack" up >/dev/null
+"$root/scripts/stack" up >/dev/null 2>&1
 eval "$("$root/scripts/stack" env)"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -56,7 +56,7 @@ if [[ $what == all || $what == throughput ]]; then
     : >"$tmp/base" && : >"$tmp/dw"
     for r in $(seq 1 "$RUNS"); do
         db=$(new_db bench_copy)
-        "$build/bench_copy_baseline" "$db" telemetry_narrow "$SHIPS" "$CH" "$N" "$start_us" \
+        "$build/bench/bench_copy_baseline" "$db" telemetry_narrow "$SHIPS" "$CH" "$N" "$start_us" \
             | awk '{ print $7 }' >>"$tmp/base"
         db=$(new_db bench_dw)
         "$ferry" dualwrite --pg "$db" --topic "$topic" --group "bench.g.$$.$r" --until-idle 2s \
@@ -110,7 +110,7 @@ if [[ $what == all || $what == latency ]]; then
     "$ferry" setup --skip-pg --topic "$topic" --partitions 6 --log-level warn
     db=$(new_db bench_lat)
     "$ferry" dualwrite --pg "$db" --topic "$topic" --group "bench.lat.$$" --until-idle 3s \
-        --progress 0 --from-end 2>"$tmp/lat.log" &
+        --progress 0 2>"$tmp/lat.log" &
     w=$!
     sleep 3
     "$ferry" telemetry --topic "$topic" --realtime --rate 20000 --duration "${LAT_SECONDS}s" \

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
+#include "ferry/widecat.h"
 #include "commands.h"
 #include "ferry/dlq.h"
 #include "ferry/kafka.h"
@@ -67,7 +67,7 @@ typedef struct worker {
     ferry_consumer_t *c;
     ferry_producer_t *dlq;
     ferry_pg_t *pg;
-    dw_catalog_t *cat;
+    ferry_wcat_t *cat;
     dw_narrow_t narrow;
     int64_t batch_rows, batch_time_ms;
     /* the batch in hand */
@@ -218,16 +218,16 @@ static int same_key(const dw_rec_t *x, const dw_rec_t *y)
 }
 
 /* How a value fits a column: 0 fits, 1 needs the bigint column widened, -1 conflict. */
-static int fits(dw_type t, const ferry_reading_t *r)
+static int fits(ferry_wtype t, const ferry_reading_t *r)
 {
     switch (t) {
-    case DW_DOUBLE:
+    case FERRY_W_DOUBLE:
         if (r->type == FERRY_VALUE_DOUBLE)
             return 0;
         if (r->type == FERRY_VALUE_LONG)
             return (r->v.l <= (1LL << 53) && r->v.l >= -(1LL << 53)) ? 0 : -1;
         return -1;
-    case DW_BIGINT:
+    case FERRY_W_BIGINT:
         if (r->type == FERRY_VALUE_LONG)
             return 0;
         if (r->type == FERRY_VALUE_DOUBLE) {
@@ -238,9 +238,9 @@ static int fits(dw_type t, const ferry_reading_t *r)
             return 1;
         }
         return -1;
-    case DW_BOOL:
+    case FERRY_W_BOOL:
         return r->type == FERRY_VALUE_BOOL ? 0 : -1;
-    case DW_TEXT:
+    case FERRY_W_TEXT:
         return r->type == FERRY_VALUE_STRING ? 0 : -1;
     }
     return -1;
@@ -273,7 +273,7 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
     int nload = 0;
     for (int i = 0; i < n; i++) {
         dw_rec_t *rc = sorted[i];
-        rc->ship = dw_catalog_ship(w->cat, rc->r.ship_id.ptr, rc->r.ship_id.len);
+        rc->ship = ferry_wcat_ship(w->cat, rc->r.ship_id.ptr, rc->r.ship_id.len);
         int same = i > 0 && rc->r.ship_id.len == sorted[i - 1]->r.ship_id.len &&
                    memcmp(rc->r.ship_id.ptr, sorted[i - 1]->r.ship_id.ptr, rc->r.ship_id.len) == 0;
         if ((!rc->ship || !rc->ship->loaded) && !same) {
@@ -281,7 +281,7 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
             load[nload++] = strndup(rc->r.ship_id.ptr, rc->r.ship_id.len);
         }
     }
-    ferry_status st = dw_catalog_load(w->cat, w->pg, load, nload, err);
+    ferry_status st = ferry_wcat_load(w->cat, w->pg, load, nload, err);
     for (int i = 0; i < nload; i++)
         free(load[i]);
     free(load);
@@ -290,10 +290,10 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
     for (int i = 0; i < n; i++)
         if (!sorted[i]->ship)
             sorted[i]->ship =
-                dw_catalog_ship(w->cat, sorted[i]->r.ship_id.ptr, sorted[i]->r.ship_id.len);
+                ferry_wcat_ship(w->cat, sorted[i]->r.ship_id.ptr, sorted[i]->r.ship_id.len);
     /* columns: up to three rounds (create, then widen a column created this batch) */
     for (int round = 0; round < 3; round++) {
-        dw_need_t *needs = NULL;
+        ferry_wneed_t *needs = NULL;
         int nneeds = 0;
         for (int i = 0; i < n; i++) {
             dw_rec_t *rc = sorted[i];
@@ -302,7 +302,7 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
             rc->col = NULL;
             if (rc->r.type == FERRY_VALUE_NULL)
                 continue;
-            dw_col_t *col = ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
+            ferry_wcol_t *col = ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
             int f = col ? fits(col->type, &rc->r) : 2;
             if (f == 0) {
                 rc->col = col;
@@ -319,7 +319,7 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
             needs = realloc(needs, (size_t)(nneeds + 1) * sizeof *needs);
             needs[nneeds].ship = rc->ship;
             needs[nneeds].channel = strndup(rc->r.channel_id.ptr, rc->r.channel_id.len);
-            needs[nneeds].type = dw_type_for_value(rc->r.type);
+            needs[nneeds].type = ferry_wtype_for_value(rc->r.type);
             needs[nneeds].widen = f == 1;
             nneeds++;
         }
@@ -327,7 +327,7 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
             free(needs);
             break;
         }
-        st = dw_catalog_ensure(w->cat, w->pg, needs, nneeds, err);
+        st = ferry_wcat_ensure(w->cat, w->pg, needs, nneeds, err);
         for (int k = 0; k < nneeds; k++)
             free((char *)needs[k].channel);
         free(needs);
@@ -339,12 +339,12 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
         dw_rec_t *rc = sorted[i];
         if (rc->dropped || rc->col || rc->r.type == FERRY_VALUE_NULL)
             continue;
-        dw_col_t *col = ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
+        ferry_wcol_t *col = ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
         char msg[512];
         snprintf(msg, sizeof msg, "channel '%.*s' of ship '%.*s' is a %s column; got a %s value",
                  (int)(rc->r.channel_id.len > 200 ? 200 : rc->r.channel_id.len),
                  rc->r.channel_id.ptr, (int)rc->r.ship_id.len, rc->r.ship_id.ptr,
-                 col ? dw_type_sql(col->type) : "(missing)", value_type_name(rc->r.type));
+                 col ? ferry_wtype_sql(col->type) : "(missing)", value_type_name(rc->r.type));
         dead_letter(w, rc->msg, "type_conflict", msg);
         rc->dropped = 1;
     }
@@ -391,7 +391,7 @@ static void reconnect(worker_t *w)
     ferry_err_t err;
     while (ferry_running()) {
         if (ferry_pg_reconnect(w->pg, &err) == FERRY_OK) {
-            dw_catalog_forget(w->cat);
+            ferry_wcat_forget(w->cat);
             ferry_info("PostgreSQL is back");
             return;
         }
@@ -552,14 +552,14 @@ int cmd_dualwrite(int argc, char **argv)
         rc = err.status == FERRY_FATAL ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_UNAVAILABLE;
         goto out;
     }
-    if (dw_catalog_setup(w->pg, ferry_opts_str(o, "wide-schema"), &err) ||
+    if (ferry_wcat_setup(w->pg, ferry_opts_str(o, "wide-schema"), &err) ||
         dw_narrow_setup(w->pg, &w->narrow, ferry_opts_str(o, "narrow-table"),
                         ferry_opts_str(o, "narrow-columns"), &err)) {
         ferry_error("%s", err.msg);
         rc = err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
         goto out;
     }
-    w->cat = dw_catalog_new(ferry_opts_str(o, "wide-schema"), max_cols);
+    w->cat = ferry_wcat_new(ferry_opts_str(o, "wide-schema"), max_cols);
     w->dlq = ferry_producer_new(o, NULL, &err);
     if (!w->dlq) {
         ferry_error("%s", err.msg);
@@ -635,7 +635,7 @@ out:
         ferry_consumer_close(w->c, NULL);
     }
     ferry_producer_destroy(w->dlq);
-    dw_catalog_destroy(w->cat);
+    ferry_wcat_destroy(w->cat);
     dw_narrow_free(&w->narrow);
     ferry_pg_close(w->pg);
     free(w->msgs);

@@ -64,14 +64,18 @@ ferry_status dw_narrow_setup(ferry_pg_t *pg, dw_narrow_t *n, const char *table, 
     if (!spec) {
         ferry_buf_t sql = FERRY_BUF_INIT;
         ferry_buf_appendf(&sql,
-                          "SELECT pg_advisory_lock(4242000002); CREATE TABLE IF NOT EXISTS %s ("
+                          "BEGIN; SELECT pg_advisory_xact_lock(4242000002);"
+                          " CREATE TABLE IF NOT EXISTS %s ("
                           " ship_id text NOT NULL, channel_id text NOT NULL,"
                           " ts timestamptz NOT NULL, value_double double precision,"
                           " value_long bigint, value_bool boolean, value_text text, unit text,"
-                          " PRIMARY KEY (ship_id, channel_id, ts));"
-                          " SELECT pg_advisory_unlock(4242000002)",
+                          " PRIMARY KEY (ship_id, channel_id, ts)); COMMIT",
                           n->table_sql);
+        /* Several workers may start at once: the transaction-level lock is held until the
+         * CREATE is committed, so the second one sees the table. */
         ferry_status st = ferry_pg_exec(pg, ferry_buf_cstr(&sql), err);
+        if (st)
+            ferry_pg_exec(pg, "ROLLBACK", NULL);
         ferry_buf_free(&sql);
         return st;
     }
@@ -281,7 +285,7 @@ static ferry_status write_narrow(ferry_pg_t *pg, dw_narrow_t *nw, dw_rec_t **rec
 /* ---- wide ----------------------------------------------------------------------------- */
 
 typedef struct col_arr {
-    dw_col_t *col;
+    ferry_wcol_t *col;
     ferry_buf_t data; /* array elements */
     int nulls;
 } col_arr_t;
@@ -295,31 +299,31 @@ static void arr_header(ferry_buf_t *out, uint32_t elem_oid, int nelems, int has_
     ferry_buf_append_be32(out, 1);
 }
 
-static uint32_t elem_oid(dw_type t)
+static uint32_t elem_oid(ferry_wtype t)
 {
     switch (t) {
-    case DW_DOUBLE:
+    case FERRY_W_DOUBLE:
         return OID_FLOAT8;
-    case DW_BIGINT:
+    case FERRY_W_BIGINT:
         return OID_INT8;
-    case DW_BOOL:
+    case FERRY_W_BOOL:
         return OID_BOOL;
-    case DW_TEXT:
+    case FERRY_W_TEXT:
         return OID_TEXT;
     }
     return OID_TEXT;
 }
 
-static uint32_t arr_oid(dw_type t)
+static uint32_t arr_oid(ferry_wtype t)
 {
     switch (t) {
-    case DW_DOUBLE:
+    case FERRY_W_DOUBLE:
         return OID_FLOAT8_ARR;
-    case DW_BIGINT:
+    case FERRY_W_BIGINT:
         return OID_INT8_ARR;
-    case DW_BOOL:
+    case FERRY_W_BOOL:
         return OID_BOOL_ARR;
-    case DW_TEXT:
+    case FERRY_W_TEXT:
         return OID_TEXT_ARR;
     }
     return OID_TEXT_ARR;
@@ -329,7 +333,7 @@ static void append_elem(ferry_buf_t *b, const dw_rec_t *rc)
 {
     const ferry_reading_t *r = &rc->r;
     switch (rc->col->type) {
-    case DW_DOUBLE: {
+    case FERRY_W_DOUBLE: {
         double d = r->type == FERRY_VALUE_LONG ? (double)r->v.l : r->v.d;
         uint64_t u;
         memcpy(&u, &d, 8);
@@ -337,17 +341,17 @@ static void append_elem(ferry_buf_t *b, const dw_rec_t *rc)
         ferry_buf_append_be64(b, u);
         break;
     }
-    case DW_BIGINT: {
+    case FERRY_W_BIGINT: {
         int64_t l = r->type == FERRY_VALUE_DOUBLE ? (int64_t)r->v.d : r->v.l;
         ferry_buf_append_be32(b, 8);
         ferry_buf_append_be64(b, (uint64_t)l);
         break;
     }
-    case DW_BOOL:
+    case FERRY_W_BOOL:
         ferry_buf_append_be32(b, 1);
         ferry_buf_append_byte(b, r->v.b ? 1 : 0);
         break;
-    case DW_TEXT:
+    case FERRY_W_TEXT:
         ferry_buf_append_be32(b, (uint32_t)r->v.s.len);
         ferry_buf_append(b, r->v.s.ptr, r->v.s.len);
         break;
@@ -368,16 +372,16 @@ static int cmp_wide(const void *a, const void *b)
 }
 
 /* Writes wide rows recs[lo..hi) (all of one ship table, sorted by ts) in one statement. */
-static ferry_status wide_stmt(ferry_pg_t *pg, dw_catalog_t *cat, dw_rec_t **recs, int lo,
+static ferry_status wide_stmt(ferry_pg_t *pg, ferry_wcat_t *cat, dw_rec_t **recs, int lo,
                               int hi, uint64_t epoch, dw_write_stats_t *stats, ferry_err_t *err)
 {
-    dw_ship_t *ship = recs[lo]->ship;
+    ferry_wship_t *ship = recs[lo]->ship;
     const char *table = ship->tables[recs[lo]->col->table].name;
     /* columns of this chunk */
     int ncols = 0, cap = 16;
     col_arr_t *cols = calloc((size_t)cap, sizeof *cols);
     for (int i = lo; i < hi; i++) {
-        dw_col_t *c = recs[i]->col;
+        ferry_wcol_t *c = recs[i]->col;
         if (c->epoch == epoch)
             continue;
         c->epoch = epoch;
@@ -433,7 +437,7 @@ static ferry_status wide_stmt(ferry_pg_t *pg, dw_catalog_t *cat, dw_rec_t **recs
     }
     ferry_buf_append_str(&sql, ") SELECT * FROM unnest($1::timestamptz[]");
     for (int c = 0; c < ncols; c++)
-        ferry_buf_appendf(&sql, ", $%d::%s[]", c + 2, dw_type_sql(cols[c].col->type));
+        ferry_buf_appendf(&sql, ", $%d::%s[]", c + 2, ferry_wtype_sql(cols[c].col->type));
     ferry_buf_append_str(&sql, ") ON CONFLICT (ts) DO UPDATE SET ");
     for (int c = 0; c < ncols; c++) {
         if (c)
@@ -501,7 +505,7 @@ static ferry_status wide_stmt(ferry_pg_t *pg, dw_catalog_t *cat, dw_rec_t **recs
     return st;
 }
 
-static ferry_status write_wide(ferry_pg_t *pg, dw_catalog_t *cat, dw_rec_t **recs, int n,
+static ferry_status write_wide(ferry_pg_t *pg, ferry_wcat_t *cat, dw_rec_t **recs, int n,
                                dw_write_stats_t *stats, ferry_err_t *err)
 {
     static uint64_t epoch_counter = 0;
@@ -549,7 +553,7 @@ static ferry_status write_ship_state(ferry_pg_t *pg, dw_rec_t **recs, int n, fer
     /* the first reading (lowest partition/offset) of each ship not yet recorded */
     for (int i = 0; i < n; i++) {
         dw_rec_t *rc = recs[i];
-        dw_ship_t *s = rc->ship;
+        ferry_wship_t *s = rc->ship;
         if (rc->dropped || s->state_recorded)
             continue;
         if (s->epoch != epoch || rc->partition < s->first_partition ||
@@ -565,7 +569,7 @@ static ferry_status write_ship_state(ferry_pg_t *pg, dw_rec_t **recs, int n, fer
     const char *topic = NULL;
     int count = 0;
     for (int i = 0; i < n; i++) {
-        dw_ship_t *s = recs[i]->ship;
+        ferry_wship_t *s = recs[i]->ship;
         if (recs[i]->dropped || s->state_recorded || s->epoch != epoch)
             continue;
         s->epoch = 0; /* emit once */
@@ -611,7 +615,7 @@ static ferry_status write_ship_state(ferry_pg_t *pg, dw_rec_t **recs, int n, fer
     return st;
 }
 
-ferry_status dw_write_batch(ferry_pg_t *pg, dw_catalog_t *cat, dw_narrow_t *narrow,
+ferry_status dw_write_batch(ferry_pg_t *pg, ferry_wcat_t *cat, dw_narrow_t *narrow,
                             dw_rec_t **recs, int n, dw_write_stats_t *stats, ferry_err_t *err)
 {
     memset(stats, 0, sizeof *stats);

@@ -14,14 +14,14 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "catalog.h"
+#include "ferry/widecat.h"
 #include "ferry/pg.h"
 #include "ferry/telemetry.h"
 
 typedef struct dw_rec {
     ferry_reading_t r;
-    dw_ship_t *ship;
-    dw_col_t *col; /* NULL: no wide cell (null value) */
+    ferry_wship_t *ship;
+    ferry_wcol_t *col; /* NULL: no wide cell (null value) */
     const char *topic;
     int32_t partition;
     int64_t offset;
@@ -60,7 +60,7 @@ int dw_narrow_rejects(const dw_narrow_t *n, const ferry_reading_t *r);
 /* Writes recs[0..n) (skipping dropped ones) in one transaction and commits it. On failure
  * the transaction is rolled back and the classified error returned (FERRY_RETRY:
  * connection; FERRY_POISON: a data error the batch could not be written with). */
-ferry_status dw_write_batch(ferry_pg_t *pg, dw_catalog_t *cat, dw_narrow_t *narrow,
+ferry_status dw_write_batch(ferry_pg_t *pg, ferry_wcat_t *cat, dw_narrow_t *narrow,
                             dw_rec_t **recs, int n, dw_write_stats_t *stats, ferry_err_t *err);
 
 #endif

@@ -1,4 +1,4 @@
-/* catalog.h - the wide-table catalog of the dual-write worker.
+/* widecat.h - the wide-table catalog shared by dual-write and backfill.
  *
  * Every (ship, channel) maps to one column of one of the ship's wide tables:
  *   ferry.ship_tables     (ship_id, part, table_name, columns)   one row per wide table
@@ -15,8 +15,8 @@
  * lock (in sorted ship order, so two workers never deadlock), re-reads the catalog, adds
  * what is still missing, commits, and only then writes data. A bigint column that receives
  * a non-integral number is widened to double precision once. */
-#ifndef FERRY_DW_CATALOG_H
-#define FERRY_DW_CATALOG_H
+#ifndef FERRY_WIDECAT_H
+#define FERRY_WIDECAT_H
 
 #include <stdint.h>
 
@@ -24,36 +24,36 @@
 #include "ferry/pg.h"
 #include "ferry/telemetry.h"
 
-typedef enum dw_type {
-    DW_DOUBLE = 0,
-    DW_BIGINT = 1,
-    DW_BOOL = 2,
-    DW_TEXT = 3,
-} dw_type;
+typedef enum ferry_wtype {
+    FERRY_W_DOUBLE = 0,
+    FERRY_W_BIGINT = 1,
+    FERRY_W_BOOL = 2,
+    FERRY_W_TEXT = 3,
+} ferry_wtype;
 
-typedef struct dw_table {
+typedef struct ferry_wtable {
     char *name; /* unquoted table name (in the wide schema) */
     int part;
     int columns; /* channel columns in it */
     /* per-batch scratch */
     uint64_t epoch;
-} dw_table_t;
+} ferry_wtable_t;
 
-typedef struct dw_col {
+typedef struct ferry_wcol {
     char *channel;
     char *column; /* unquoted column name */
     int table;    /* index into the ship's tables */
-    dw_type type;
+    ferry_wtype type;
     /* per-batch scratch, used by the writer */
     uint64_t epoch;
     int stmt_idx;
-} dw_col_t;
+} ferry_wcol_t;
 
-typedef struct dw_ship {
+typedef struct ferry_wship {
     char *ship_id;
-    dw_table_t *tables;
+    ferry_wtable_t *tables;
     int ntables;
-    ferry_map_t *cols; /* channel -> dw_col_t* */
+    ferry_map_t *cols; /* channel -> ferry_wcol_t* */
     int state_recorded; /* a ferry.ship_state row exists */
     int loaded;         /* tables and columns are in the cache */
     /* per-batch scratch */
@@ -61,56 +61,56 @@ typedef struct dw_ship {
     int64_t first_offset;
     int32_t first_partition;
     int64_t first_ts;
-} dw_ship_t;
+} ferry_wship_t;
 
-typedef struct dw_catalog {
+typedef struct ferry_wcat {
     char *wide_schema; /* unquoted */
     int max_columns;
-    ferry_map_t *ships; /* ship_id -> dw_ship_t* */
-} dw_catalog_t;
+    ferry_map_t *ships; /* ship_id -> ferry_wship_t* */
+} ferry_wcat_t;
 
 /* The PostgreSQL type of a column type ("double precision", ...) and the type a value
- * would create a column of (DW_DOUBLE for a long? no: long -> bigint). */
-const char *dw_type_sql(dw_type t);
-int dw_type_parse(const char *s, dw_type *out);
-dw_type dw_type_for_value(ferry_value_type v);
+ * would create a column of (FERRY_W_DOUBLE for a long? no: long -> bigint). */
+const char *ferry_wtype_sql(ferry_wtype t);
+int ferry_wtype_parse(const char *s, ferry_wtype *out);
+ferry_wtype ferry_wtype_for_value(ferry_value_type v);
 
-dw_catalog_t *dw_catalog_new(const char *wide_schema, int max_columns);
-void dw_catalog_destroy(dw_catalog_t *c);
+ferry_wcat_t *ferry_wcat_new(const char *wide_schema, int max_columns);
+void ferry_wcat_destroy(ferry_wcat_t *c);
 
 /* Creates ferry's catalog tables and the wide schema if missing. */
-ferry_status dw_catalog_setup(ferry_pg_t *pg, const char *wide_schema, ferry_err_t *err);
+ferry_status ferry_wcat_setup(ferry_pg_t *pg, const char *wide_schema, ferry_err_t *err);
 
-/* The cached ship or NULL (it may be !loaded: then dw_catalog_load it). */
-dw_ship_t *dw_catalog_ship(dw_catalog_t *c, const char *ship, size_t len);
+/* The cached ship or NULL (it may be !loaded: then ferry_wcat_load it). */
+ferry_wship_t *ferry_wcat_ship(ferry_wcat_t *c, const char *ship, size_t len);
 
 /* Loads (or reloads) the given ships' tables, columns and state from PostgreSQL into the
  * cache. Ships unknown to the database get an empty cache entry. */
-ferry_status dw_catalog_load(dw_catalog_t *c, ferry_pg_t *pg, char *const *ships, int n,
+ferry_status ferry_wcat_load(ferry_wcat_t *c, ferry_pg_t *pg, char *const *ships, int n,
                              ferry_err_t *err);
 
 /* A request to make a channel's column exist (or widen it). */
-typedef struct dw_need {
-    dw_ship_t *ship;
+typedef struct ferry_wneed {
+    ferry_wship_t *ship;
     const char *channel; /* NUL-terminated */
-    dw_type type;
+    ferry_wtype type;
     int widen; /* bigint -> double precision */
-} dw_need_t;
+} ferry_wneed_t;
 
 /* Runs the DDL for `needs` in one transaction under per-ship advisory locks: re-reads the
  * catalog of those ships, creates missing tables and columns, widens, records everything in
  * the catalog, commits and refreshes the cache. On failure the transaction is rolled back
  * and the ships' cache entries are reloaded on next use. */
-ferry_status dw_catalog_ensure(dw_catalog_t *c, ferry_pg_t *pg, dw_need_t *needs, int n,
+ferry_status ferry_wcat_ensure(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wneed_t *needs, int n,
                                ferry_err_t *err);
 
 /* Marks every cached ship for reloading (e.g. after a reconnect). Ship pointers stay
- * valid until dw_catalog_destroy(). */
-void dw_catalog_forget(dw_catalog_t *c);
+ * valid until ferry_wcat_destroy(). */
+void ferry_wcat_forget(ferry_wcat_t *c);
 
 /* Derives a safe name: prefix + sanitised text (at most `keep` bytes) + '_' + 12 hex digits
  * of the hash of the full text. Writes at most 63 bytes + NUL into out. */
-void dw_safe_name(const char *prefix, const char *text, size_t len, size_t keep, char *out,
+void ferry_safe_name(const char *prefix, const char *text, size_t len, size_t keep, char *out,
                   size_t outsz);
 
 #endif

@@ -1,52 +1,52 @@
-/* catalog.c - wide-table catalog: names, DDL and the in-memory cache (see catalog.h). */
-#include "catalog.h"
+/* widecat.c - wide-table catalog: names, DDL and the in-memory cache (see widecat.h). */
+#include "ferry/widecat.h"
 #include "ferry/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *dw_type_sql(dw_type t)
+const char *ferry_wtype_sql(ferry_wtype t)
 {
     switch (t) {
-    case DW_DOUBLE:
+    case FERRY_W_DOUBLE:
         return "double precision";
-    case DW_BIGINT:
+    case FERRY_W_BIGINT:
         return "bigint";
-    case DW_BOOL:
+    case FERRY_W_BOOL:
         return "boolean";
-    case DW_TEXT:
+    case FERRY_W_TEXT:
         return "text";
     }
     return "text";
 }
 
-int dw_type_parse(const char *s, dw_type *out)
+int ferry_wtype_parse(const char *s, ferry_wtype *out)
 {
-    for (int t = DW_DOUBLE; t <= DW_TEXT; t++) {
-        if (strcmp(s, dw_type_sql((dw_type)t)) == 0) {
-            *out = (dw_type)t;
+    for (int t = FERRY_W_DOUBLE; t <= FERRY_W_TEXT; t++) {
+        if (strcmp(s, ferry_wtype_sql((ferry_wtype)t)) == 0) {
+            *out = (ferry_wtype)t;
             return 0;
         }
     }
     return -1;
 }
 
-dw_type dw_type_for_value(ferry_value_type v)
+ferry_wtype ferry_wtype_for_value(ferry_value_type v)
 {
     switch (v) {
     case FERRY_VALUE_LONG:
-        return DW_BIGINT;
+        return FERRY_W_BIGINT;
     case FERRY_VALUE_BOOL:
-        return DW_BOOL;
+        return FERRY_W_BOOL;
     case FERRY_VALUE_STRING:
-        return DW_TEXT;
+        return FERRY_W_TEXT;
     default:
-        return DW_DOUBLE;
+        return FERRY_W_DOUBLE;
     }
 }
 
-void dw_safe_name(const char *prefix, const char *text, size_t len, size_t keep, char *out,
+void ferry_safe_name(const char *prefix, const char *text, size_t len, size_t keep, char *out,
                   size_t outsz)
 {
     char san[64];
@@ -67,13 +67,13 @@ void dw_safe_name(const char *prefix, const char *text, size_t len, size_t keep,
 
 static void free_col(const void *k, size_t l, void *v, void *o)
 {
-    dw_col_t *c = v;
+    ferry_wcol_t *c = v;
     free(c->channel);
     free(c->column);
     free(c);
 }
 
-static void ship_clear(dw_ship_t *s)
+static void ship_clear(ferry_wship_t *s)
 {
     for (int i = 0; i < s->ntables; i++)
         free(s->tables[i].name);
@@ -91,16 +91,16 @@ static void ship_clear(dw_ship_t *s)
 
 static void free_ship(const void *k, size_t l, void *v, void *o)
 {
-    dw_ship_t *s = v;
+    ferry_wship_t *s = v;
     ship_clear(s);
     ferry_map_destroy(s->cols);
     free(s->ship_id);
     free(s);
 }
 
-dw_catalog_t *dw_catalog_new(const char *wide_schema, int max_columns)
+ferry_wcat_t *ferry_wcat_new(const char *wide_schema, int max_columns)
 {
-    dw_catalog_t *c = calloc(1, sizeof *c);
+    ferry_wcat_t *c = calloc(1, sizeof *c);
     if (!c)
         abort();
     c->wide_schema = strdup(wide_schema);
@@ -109,7 +109,7 @@ dw_catalog_t *dw_catalog_new(const char *wide_schema, int max_columns)
     return c;
 }
 
-void dw_catalog_destroy(dw_catalog_t *c)
+void ferry_wcat_destroy(ferry_wcat_t *c)
 {
     if (!c)
         return;
@@ -124,20 +124,20 @@ static void clear_ship(const void *k, size_t l, void *v, void *o)
     ship_clear(v);
 }
 
-void dw_catalog_forget(dw_catalog_t *c)
+void ferry_wcat_forget(ferry_wcat_t *c)
 {
     /* Ship objects stay (a batch may point at them); their contents are reloaded. */
     ferry_map_foreach(c->ships, clear_ship, NULL);
 }
 
-dw_ship_t *dw_catalog_ship(dw_catalog_t *c, const char *ship, size_t len)
+ferry_wship_t *ferry_wcat_ship(ferry_wcat_t *c, const char *ship, size_t len)
 {
     return ferry_map_get(c->ships, ship, len);
 }
 
-static dw_ship_t *ship_get_or_add(dw_catalog_t *c, const char *ship)
+static ferry_wship_t *ship_get_or_add(ferry_wcat_t *c, const char *ship)
 {
-    dw_ship_t *s = ferry_map_get(c->ships, ship, strlen(ship));
+    ferry_wship_t *s = ferry_map_get(c->ships, ship, strlen(ship));
     if (s)
         return s;
     s = calloc(1, sizeof *s);
@@ -167,7 +167,7 @@ static void append_text_array(ferry_buf_t *b, char *const *items, int n)
     ferry_buf_append_byte(b, '}');
 }
 
-static int table_index(dw_ship_t *s, const char *name)
+static int table_index(ferry_wship_t *s, const char *name)
 {
     for (int i = 0; i < s->ntables; i++)
         if (strcmp(s->tables[i].name, name) == 0)
@@ -175,19 +175,19 @@ static int table_index(dw_ship_t *s, const char *name)
     return -1;
 }
 
-static int add_table(dw_ship_t *s, const char *name, int part, int columns)
+static int add_table(ferry_wship_t *s, const char *name, int part, int columns)
 {
-    dw_table_t *nt = realloc(s->tables, (size_t)(s->ntables + 1) * sizeof *nt);
+    ferry_wtable_t *nt = realloc(s->tables, (size_t)(s->ntables + 1) * sizeof *nt);
     if (!nt)
         abort();
     s->tables = nt;
-    s->tables[s->ntables] = (dw_table_t){strdup(name), part, columns, 0};
+    s->tables[s->ntables] = (ferry_wtable_t){strdup(name), part, columns, 0};
     return s->ntables++;
 }
 
-static void add_col(dw_ship_t *s, const char *channel, const char *column, int table, dw_type t)
+static void add_col(ferry_wship_t *s, const char *channel, const char *column, int table, ferry_wtype t)
 {
-    dw_col_t *c = calloc(1, sizeof *c);
+    ferry_wcol_t *c = calloc(1, sizeof *c);
     if (!c)
         abort();
     c->channel = strdup(channel);
@@ -198,7 +198,7 @@ static void add_col(dw_ship_t *s, const char *channel, const char *column, int t
     ferry_map_put(s->cols, channel, strlen(channel), c);
 }
 
-ferry_status dw_catalog_setup(ferry_pg_t *pg, const char *wide_schema, ferry_err_t *err)
+ferry_status ferry_wcat_setup(ferry_pg_t *pg, const char *wide_schema, ferry_err_t *err)
 {
     ferry_buf_t sql = FERRY_BUF_INIT;
     /* Several workers may start at once: serialise the CREATEs. */
@@ -230,7 +230,7 @@ ferry_status dw_catalog_setup(ferry_pg_t *pg, const char *wide_schema, ferry_err
     return st;
 }
 
-ferry_status dw_catalog_load(dw_catalog_t *c, ferry_pg_t *pg, char *const *ships, int n,
+ferry_status ferry_wcat_load(ferry_wcat_t *c, ferry_pg_t *pg, char *const *ships, int n,
                              ferry_err_t *err)
 {
     if (n == 0)
@@ -251,7 +251,7 @@ ferry_status dw_catalog_load(dw_catalog_t *c, ferry_pg_t *pg, char *const *ships
         goto out;
     }
     for (int r = 0; r < PQntuples(res); r++) {
-        dw_ship_t *s = ship_get_or_add(c, PQgetvalue(res, r, 0));
+        ferry_wship_t *s = ship_get_or_add(c, PQgetvalue(res, r, 0));
         add_table(s, PQgetvalue(res, r, 2), atoi(PQgetvalue(res, r, 1)),
                   atoi(PQgetvalue(res, r, 3)));
     }
@@ -265,10 +265,10 @@ ferry_status dw_catalog_load(dw_catalog_t *c, ferry_pg_t *pg, char *const *ships
         goto out;
     }
     for (int r = 0; r < PQntuples(res); r++) {
-        dw_ship_t *s = ship_get_or_add(c, PQgetvalue(res, r, 0));
+        ferry_wship_t *s = ship_get_or_add(c, PQgetvalue(res, r, 0));
         int t = table_index(s, PQgetvalue(res, r, 2));
-        dw_type ty;
-        if (t < 0 || dw_type_parse(PQgetvalue(res, r, 4), &ty) != 0) {
+        ferry_wtype ty;
+        if (t < 0 || ferry_wtype_parse(PQgetvalue(res, r, 4), &ty) != 0) {
             st = ferry_err_set(err, FERRY_FATAL,
                                "catalog inconsistent: channel %s of ship %s maps to table %s (%s)",
                                PQgetvalue(res, r, 1), PQgetvalue(res, r, 0),
@@ -297,7 +297,7 @@ out:
 
 static int cmp_need(const void *a, const void *b)
 {
-    const dw_need_t *x = a, *y = b;
+    const ferry_wneed_t *x = a, *y = b;
     return strcmp(x->ship->ship_id, y->ship->ship_id);
 }
 
@@ -315,11 +315,11 @@ static ferry_status exec_buf(ferry_pg_t *pg, ferry_buf_t *b, ferry_err_t *err)
 }
 
 /* Creates the ship's next wide table (part = ntables + 1). Returns its index or -1. */
-static int create_part(dw_catalog_t *c, ferry_pg_t *pg, dw_ship_t *s, ferry_err_t *err)
+static int create_part(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wship_t *s, ferry_err_t *err)
 {
     int part = s->ntables + 1;
     char base[64], name[128];
-    dw_safe_name("w_", s->ship_id, strlen(s->ship_id), 30, base, sizeof base);
+    ferry_safe_name("w_", s->ship_id, strlen(s->ship_id), 30, base, sizeof base);
     if (part == 1)
         snprintf(name, sizeof name, "%s", base);
     else
@@ -369,12 +369,12 @@ static void find_taken(const void *k, size_t l, void *v, void *o)
         const char *column;
         int found;
     } *q = o;
-    dw_col_t *c = v;
+    ferry_wcol_t *c = v;
     if (c->table == q->table && strcmp(c->column, q->column) == 0)
         q->found = 1;
 }
 
-static int is_taken(dw_ship_t *s, int table, const char *column)
+static int is_taken(ferry_wship_t *s, int table, const char *column)
 {
     struct {
         int table;
@@ -385,8 +385,117 @@ static int is_taken(dw_ship_t *s, int table, const char *column)
     return q.found;
 }
 
-static ferry_status add_channel(dw_catalog_t *c, ferry_pg_t *pg, dw_ship_t *s,
-                                const char *channel, dw_type type, ferry_err_t *err)
+/* The DDL of one ship's new channels, gathered so that a ship with a thousand new channels
+ * costs one ALTER TABLE per wide table and one catalog INSERT, not thousands of round trips. */
+typedef struct ddl_batch {
+    ferry_buf_t *alter; /* per table index: "ALTER TABLE ... ADD COLUMN ..., ADD COLUMN ..." */
+    int nalter;
+    int nchannels;
+    char **channels, **tables, **columns, **types;
+} ddl_batch_t;
+
+static void ddl_add(ddl_batch_t *d, ferry_wcat_t *c, ferry_wship_t *s, int t, const char *channel,
+                    const char *column, ferry_wtype type)
+{
+    if (t >= d->nalter) {
+        d->alter = realloc(d->alter, (size_t)(t + 1) * sizeof *d->alter);
+        for (int i = d->nalter; i <= t; i++)
+            d->alter[i] = (ferry_buf_t)FERRY_BUF_INIT;
+        d->nalter = t + 1;
+    }
+    ferry_buf_t *b = &d->alter[t];
+    if (b->len == 0) {
+        ferry_buf_append_str(b, "ALTER TABLE ");
+        append_table(b, c->wide_schema, s->tables[t].name);
+    } else {
+        ferry_buf_append_byte(b, ',');
+    }
+    ferry_buf_append_str(b, " ADD COLUMN IF NOT EXISTS ");
+    ferry_pg_append_ident(b, column);
+    ferry_buf_append_byte(b, ' ');
+    ferry_buf_append_str(b, ferry_wtype_sql(type));
+    int n = d->nchannels++;
+    d->channels = realloc(d->channels, (size_t)d->nchannels * sizeof(char *));
+    d->tables = realloc(d->tables, (size_t)d->nchannels * sizeof(char *));
+    d->columns = realloc(d->columns, (size_t)d->nchannels * sizeof(char *));
+    d->types = realloc(d->types, (size_t)d->nchannels * sizeof(char *));
+    d->channels[n] = strdup(channel);
+    d->tables[n] = strdup(s->tables[t].name);
+    d->columns[n] = strdup(column);
+    d->types[n] = strdup(ferry_wtype_sql(type));
+}
+
+static void ddl_free(ddl_batch_t *d)
+{
+    for (int i = 0; i < d->nalter; i++)
+        ferry_buf_free(&d->alter[i]);
+    for (int i = 0; i < d->nchannels; i++) {
+        free(d->channels[i]);
+        free(d->tables[i]);
+        free(d->columns[i]);
+        free(d->types[i]);
+    }
+    free(d->alter);
+    free(d->channels);
+    free(d->tables);
+    free(d->columns);
+    free(d->types);
+    memset(d, 0, sizeof *d);
+}
+
+/* Runs the gathered DDL of ship `s`: the ALTERs, the catalog rows, the column counts. */
+static ferry_status ddl_flush(ddl_batch_t *d, ferry_pg_t *pg, ferry_wship_t *s, ferry_err_t *err)
+{
+    ferry_status st = FERRY_OK;
+    for (int t = 0; t < d->nalter && !st; t++) {
+        if (d->alter[t].len == 0)
+            continue;
+        if ((st = exec_buf(pg, &d->alter[t], err)))
+            break;
+        char cols[16];
+        snprintf(cols, sizeof cols, "%d", s->tables[t].columns);
+        const char *p[] = {cols, s->ship_id, s->tables[t].name};
+        PGresult *res = ferry_pg_query(pg,
+                                       "UPDATE ferry.ship_tables SET columns = $1::int"
+                                       " WHERE ship_id = $2 AND table_name = $3",
+                                       3, p, err);
+        if (!res)
+            st = err->status;
+        else
+            PQclear(res);
+    }
+    if (!st && d->nchannels) {
+        ferry_buf_t a1 = FERRY_BUF_INIT, a2 = FERRY_BUF_INIT, a3 = FERRY_BUF_INIT,
+                    a4 = FERRY_BUF_INIT;
+        append_text_array(&a1, d->channels, d->nchannels);
+        append_text_array(&a2, d->tables, d->nchannels);
+        append_text_array(&a3, d->columns, d->nchannels);
+        append_text_array(&a4, d->types, d->nchannels);
+        const char *p[] = {s->ship_id, ferry_buf_cstr(&a1), ferry_buf_cstr(&a2),
+                           ferry_buf_cstr(&a3), ferry_buf_cstr(&a4)};
+        PGresult *res = ferry_pg_query(
+            pg,
+            "INSERT INTO ferry.channel_columns (ship_id, channel_id, table_name, column_name,"
+            " pg_type) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])",
+            5, p, err);
+        if (!res)
+            st = err->status;
+        else
+            PQclear(res);
+        ferry_buf_free(&a1);
+        ferry_buf_free(&a2);
+        ferry_buf_free(&a3);
+        ferry_buf_free(&a4);
+    }
+    ddl_free(d);
+    return st;
+}
+
+/* Plans a new channel of ship `s`: picks its table (creating the next part when the last is
+ * full), derives a free column name, and records it in the cache and in `d`. */
+static ferry_status plan_channel(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wship_t *s,
+                                 const char *channel, ferry_wtype type, ddl_batch_t *d,
+                                 ferry_err_t *err)
 {
     int t = -1;
     for (int i = s->ntables - 1; i >= 0; i--) {
@@ -398,43 +507,17 @@ static ferry_status add_channel(dw_catalog_t *c, ferry_pg_t *pg, dw_ship_t *s,
     if (t < 0 && (t = create_part(c, pg, s, err)) < 0)
         return err->status;
     char base[64], col[128];
-    dw_safe_name("c_", channel, strlen(channel), 40, base, sizeof base);
+    ferry_safe_name("c_", channel, strlen(channel), 40, base, sizeof base);
     snprintf(col, sizeof col, "%s", base);
     for (int n = 2; is_taken(s, t, col); n++)
         snprintf(col, sizeof col, "%s_%d", base, n);
-    ferry_buf_t sql = FERRY_BUF_INIT;
-    ferry_buf_append_str(&sql, "ALTER TABLE ");
-    append_table(&sql, c->wide_schema, s->tables[t].name);
-    ferry_buf_append_str(&sql, " ADD COLUMN IF NOT EXISTS ");
-    ferry_pg_append_ident(&sql, col);
-    ferry_buf_append_byte(&sql, ' ');
-    ferry_buf_append_str(&sql, dw_type_sql(type));
-    ferry_status st = exec_buf(pg, &sql, err);
-    ferry_buf_free(&sql);
-    if (st)
-        return st;
-    const char *p[] = {s->ship_id, channel, s->tables[t].name, col, dw_type_sql(type)};
-    PGresult *res = ferry_pg_query(pg,
-                                   "INSERT INTO ferry.channel_columns (ship_id, channel_id,"
-                                   " table_name, column_name, pg_type) VALUES ($1,$2,$3,$4,$5)",
-                                   5, p, err);
-    if (!res)
-        return err->status;
-    PQclear(res);
-    const char *p2[] = {s->ship_id, s->tables[t].name};
-    res = ferry_pg_query(pg,
-                         "UPDATE ferry.ship_tables SET columns = columns + 1"
-                         " WHERE ship_id = $1 AND table_name = $2",
-                         2, p2, err);
-    if (!res)
-        return err->status;
-    PQclear(res);
     s->tables[t].columns++;
     add_col(s, channel, col, t, type);
+    ddl_add(d, c, s, t, channel, col, type);
     return FERRY_OK;
 }
 
-static ferry_status widen(dw_catalog_t *c, ferry_pg_t *pg, dw_ship_t *s, dw_col_t *col,
+static ferry_status widen(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wship_t *s, ferry_wcol_t *col,
                           ferry_err_t *err)
 {
     ferry_buf_t sql = FERRY_BUF_INIT;
@@ -457,11 +540,11 @@ static ferry_status widen(dw_catalog_t *c, ferry_pg_t *pg, dw_ship_t *s, dw_col_
     PQclear(res);
     ferry_info("ship %s: channel %s widened from bigint to double precision", s->ship_id,
                col->channel);
-    col->type = DW_DOUBLE;
+    col->type = FERRY_W_DOUBLE;
     return FERRY_OK;
 }
 
-ferry_status dw_catalog_ensure(dw_catalog_t *c, ferry_pg_t *pg, dw_need_t *needs, int n,
+ferry_status ferry_wcat_ensure(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wneed_t *needs, int n,
                                ferry_err_t *err)
 {
     if (n == 0)
@@ -490,27 +573,36 @@ ferry_status dw_catalog_ensure(dw_catalog_t *c, ferry_pg_t *pg, dw_need_t *needs
         PQclear(res);
     }
     {
-        /* dw_catalog_load clears and refills the entries in place (ship pointers stay). */
+        /* ferry_wcat_load clears and refills the entries in place (ship pointers stay). */
         char **copy = calloc((size_t)nships, sizeof *copy);
         for (int i = 0; i < nships; i++)
             copy[i] = strdup(ships[i]);
-        st = dw_catalog_load(c, pg, copy, nships, err);
+        st = ferry_wcat_load(c, pg, copy, nships, err);
         for (int i = 0; i < nships; i++)
             free(copy[i]);
         free(copy);
         if (st)
             goto fail;
     }
-    for (int i = 0; i < n; i++) {
-        dw_ship_t *s = needs[i].ship;
-        dw_col_t *col = ferry_map_get(s->cols, needs[i].channel, strlen(needs[i].channel));
-        if (!col) {
-            st = add_channel(c, pg, s, needs[i].channel, needs[i].type, err);
-        } else if (needs[i].widen && col->type == DW_BIGINT) {
-            st = widen(c, pg, s, col, err);
+    {
+        ddl_batch_t d;
+        memset(&d, 0, sizeof d);
+        for (int i = 0; i < n; i++) {
+            ferry_wship_t *s = needs[i].ship;
+            ferry_wcol_t *col =
+                ferry_map_get(s->cols, needs[i].channel, strlen(needs[i].channel));
+            if (!col)
+                st = plan_channel(c, pg, s, needs[i].channel, needs[i].type, &d, err);
+            else if (needs[i].widen && col->type == FERRY_W_BIGINT)
+                st = widen(c, pg, s, col, err);
+            /* needs are sorted by ship: flush at the last need of each ship */
+            if (!st && (i + 1 == n || needs[i + 1].ship != s))
+                st = ddl_flush(&d, pg, s, err);
+            if (st) {
+                ddl_free(&d);
+                goto fail;
+            }
         }
-        if (st)
-            goto fail;
     }
     st = ferry_pg_exec(pg, "COMMIT", err);
     if (st)
@@ -522,7 +614,7 @@ fail:
 fail_nocommit:
     /* The cache may hold what was rolled back: reload these ships next time. */
     for (int i = 0; i < nships; i++) {
-        dw_ship_t *s = ferry_map_get(c->ships, ships[i], strlen(ships[i]));
+        ferry_wship_t *s = ferry_map_get(c->ships, ships[i], strlen(ships[i]));
         if (s)
             ship_clear(s);
     }
