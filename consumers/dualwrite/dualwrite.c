@@ -567,8 +567,8 @@ int cmd_dualwrite(int argc, char **argv)
         goto out;
     }
     /* Keep librdkafka's prefetch modest: memory is bounded by the batch, not the lag. */
-    static const char *const cdefaults[] = {"queued.max.messages.kbytes", "16384",
-                                            "fetch.max.bytes", "16777216",
+    static const char *const cdefaults[] = {"queued.max.messages.kbytes", "8192",
+                                            "fetch.max.bytes", "8388608",
                                             "max.poll.interval.ms", "600000", NULL};
     ferry_consumer_conf_t cc = {0};
     cc.defaults = cdefaults;
