@@ -86,6 +86,12 @@ static int connect_error_is_permanent(const char *msg)
     return 0;
 }
 
+/* Server notices ("relation already exists, skipping") go to the debug log, not stderr. */
+static void notice_to_log(void *arg, const char *message)
+{
+    ferry_debug("PostgreSQL: %s", message);
+}
+
 static ferry_status do_connect(ferry_pg_t *pg, ferry_err_t *err)
 {
     int64_t wait = pg->retry.initial_ms;
@@ -99,6 +105,7 @@ static ferry_status do_connect(ferry_pg_t *pg, ferry_err_t *err)
         const char *vals[] = {pg->conninfo, pg->app ? pg->app : "ferry", "10", NULL};
         pg->conn = PQconnectdbParams(keys, vals, 1);
         if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK) {
+            PQsetNoticeProcessor(pg->conn, notice_to_log, NULL);
             if (attempt > 1)
                 ferry_info("connected to PostgreSQL %s after %d attempts", shown, attempt);
             return FERRY_OK;

@@ -2,6 +2,7 @@
 #include "ferry/widecat.h"
 #include "ferry/log.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,35 @@ ferry_wtype ferry_wtype_for_value(ferry_value_type v)
     default:
         return FERRY_W_DOUBLE;
     }
+}
+
+/* How a value fits a column: 0 fits, 1 needs the bigint column widened, -1 conflict. */
+int ferry_wtype_fits(ferry_wtype t, const ferry_reading_t *r)
+{
+    switch (t) {
+    case FERRY_W_DOUBLE:
+        if (r->type == FERRY_VALUE_DOUBLE)
+            return 0;
+        if (r->type == FERRY_VALUE_LONG)
+            return (r->v.l <= (1LL << 53) && r->v.l >= -(1LL << 53)) ? 0 : -1;
+        return -1;
+    case FERRY_W_BIGINT:
+        if (r->type == FERRY_VALUE_LONG)
+            return 0;
+        if (r->type == FERRY_VALUE_DOUBLE) {
+            double d = r->v.d;
+            if (isfinite(d) && d == floor(d) && d >= -9223372036854775808.0 &&
+                d < 9223372036854775808.0)
+                return 0;
+            return 1;
+        }
+        return -1;
+    case FERRY_W_BOOL:
+        return r->type == FERRY_VALUE_BOOL ? 0 : -1;
+    case FERRY_W_TEXT:
+        return r->type == FERRY_VALUE_STRING ? 0 : -1;
+    }
+    return -1;
 }
 
 void ferry_safe_name(const char *prefix, const char *text, size_t len, size_t keep, char *out,
@@ -203,8 +233,11 @@ ferry_status ferry_wcat_setup(ferry_pg_t *pg, const char *wide_schema, ferry_err
     ferry_buf_t sql = FERRY_BUF_INIT;
     /* Several workers may start at once: serialise the CREATEs. */
     ferry_buf_append_str(&sql, "BEGIN; SELECT pg_advisory_xact_lock(4242000001);"
-                               "CREATE SCHEMA IF NOT EXISTS ferry; CREATE SCHEMA IF NOT EXISTS ");
-    ferry_pg_append_ident(&sql, wide_schema);
+                               "CREATE SCHEMA IF NOT EXISTS ferry;");
+    if (wide_schema) {
+        ferry_buf_append_str(&sql, "CREATE SCHEMA IF NOT EXISTS ");
+        ferry_pg_append_ident(&sql, wide_schema);
+    }
     ferry_buf_append_str(
         &sql,
         ";"

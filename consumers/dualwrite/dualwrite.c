@@ -217,35 +217,6 @@ static int same_key(const dw_rec_t *x, const dw_rec_t *y)
            memcmp(x->r.channel_id.ptr, y->r.channel_id.ptr, x->r.channel_id.len) == 0;
 }
 
-/* How a value fits a column: 0 fits, 1 needs the bigint column widened, -1 conflict. */
-static int fits(ferry_wtype t, const ferry_reading_t *r)
-{
-    switch (t) {
-    case FERRY_W_DOUBLE:
-        if (r->type == FERRY_VALUE_DOUBLE)
-            return 0;
-        if (r->type == FERRY_VALUE_LONG)
-            return (r->v.l <= (1LL << 53) && r->v.l >= -(1LL << 53)) ? 0 : -1;
-        return -1;
-    case FERRY_W_BIGINT:
-        if (r->type == FERRY_VALUE_LONG)
-            return 0;
-        if (r->type == FERRY_VALUE_DOUBLE) {
-            double d = r->v.d;
-            if (isfinite(d) && d == floor(d) && d >= -9223372036854775808.0 &&
-                d < 9223372036854775808.0)
-                return 0;
-            return 1;
-        }
-        return -1;
-    case FERRY_W_BOOL:
-        return r->type == FERRY_VALUE_BOOL ? 0 : -1;
-    case FERRY_W_TEXT:
-        return r->type == FERRY_VALUE_STRING ? 0 : -1;
-    }
-    return -1;
-}
-
 static const char *value_type_name(ferry_value_type t)
 {
     static const char *const names[] = {"null", "double", "long", "boolean", "string"};
@@ -303,7 +274,7 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
             if (rc->r.type == FERRY_VALUE_NULL)
                 continue;
             ferry_wcol_t *col = ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
-            int f = col ? fits(col->type, &rc->r) : 2;
+            int f = col ? ferry_wtype_fits(col->type, &rc->r) : 2;
             if (f == 0) {
                 rc->col = col;
                 continue;

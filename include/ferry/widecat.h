@@ -74,11 +74,15 @@ typedef struct ferry_wcat {
 const char *ferry_wtype_sql(ferry_wtype t);
 int ferry_wtype_parse(const char *s, ferry_wtype *out);
 ferry_wtype ferry_wtype_for_value(ferry_value_type v);
+/* How a value fits a column of type t: 0 fits (a long into a double column when exact, an
+ * integral double into a bigint column), 1 needs the bigint column widened to double
+ * precision, -1 conflicts (it goes to a dead-letter or reject table, never into the column). */
+int ferry_wtype_fits(ferry_wtype t, const ferry_reading_t *r);
 
 ferry_wcat_t *ferry_wcat_new(const char *wide_schema, int max_columns);
 void ferry_wcat_destroy(ferry_wcat_t *c);
 
-/* Creates ferry's catalog tables and the wide schema if missing. */
+/* Creates ferry's catalog tables and (unless NULL) the wide schema if missing. */
 ferry_status ferry_wcat_setup(ferry_pg_t *pg, const char *wide_schema, ferry_err_t *err);
 
 /* The cached ship or NULL (it may be !loaded: then ferry_wcat_load it). */

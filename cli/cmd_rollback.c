@@ -1,0 +1,197 @@
+/* cmd_rollback.c - `ferry rollback --ship S [--since T]`: returns a ship to its state before
+ * the migration (or before T): undoes cutover, deletes its wide rows (all, or from T),
+ * forgets its backfill chunks that are affected, and with --since resets the dual-write
+ * group's offsets to T so that realtime is replayed from there (idempotent writes make that
+ * safe for every other ship on the same partitions). The narrow table is never touched.
+ * Refused while the dual-write group has active members. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "ferry/groups.h"
+#include "ferry/log.h"
+#include "ferry/migration.h"
+#include "ferry/options.h"
+#include "ferry/pg.h"
+#include "ferry/timeparse.h"
+#include "ferry/topics.h"
+#include "view.h"
+
+static const ferry_opt_t rollback_opts[] = {
+    FERRY_OPT_BROKERS,
+    FERRY_OPT_KAFKA_X,
+    FERRY_OPT_PG,
+    FERRY_OPT_GROUP("ferry-dualwrite"),
+    FERRY_OPT_TOPIC(FERRY_TOPIC_TELEMETRY),
+    {"ship", 's', FERRY_OPT_STRING, NULL, "SHIP", "the ship", FERRY_OPTF_REQUIRED},
+    {"since", 0, FERRY_OPT_STRING, NULL, "TIME",
+     "roll back only from this time on, and replay realtime from there", 0},
+    {"narrow-table", 0, FERRY_OPT_STRING, "telemetry_narrow", "TABLE", "the narrow table", 0},
+    {"narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",
+     "legacy narrow table columns: ship=COL,channel=COL,time=COL,value=COL", 0},
+    {"wide-schema", 0, FERRY_OPT_STRING, "telemetry_wide", "SCHEMA", "schema of the wide tables",
+     0},
+    {"view-schema", 0, FERRY_OPT_STRING, "telemetry", "SCHEMA", "schema of the reader views", 0},
+    FERRY_OPT_END,
+};
+
+int cmd_rollback(int argc, char **argv)
+{
+    ferry_opts_t *o = ferry_opts_new(
+        argv[0], "--ship SHIP [--since TIME] --pg CONNINFO [--group G --topic T]",
+        "Undoes the migration of one ship (or its part from TIME on): the reader view goes back "
+        "to the narrow table, the ship's wide rows are deleted (from TIME on), its backfill "
+        "chunks are forgotten, and with --since the dual-write group replays realtime from TIME. "
+        "The narrow table is never touched. Refused while the dual-write group has members.",
+        rollback_opts);
+    int rc;
+    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
+        ferry_opts_destroy(o);
+        return rc;
+    }
+    const char *ship = ferry_opts_str(o, "ship"), *since = ferry_opts_str(o, "since");
+    const char *group = ferry_opts_str(o, "group"), *topic = ferry_opts_str(o, "topic");
+    ferry_err_t err;
+    int64_t since_us = 0;
+    if (!ferry_opts_str(o, "pg") ||
+        (since && ferry_ts_parse(since, strlen(since), FERRY_TS_AUTO, &since_us, &err))) {
+        fprintf(stderr, "%s: %s\n", argv[0], since ? err.msg : "--pg is required");
+        ferry_opts_destroy(o);
+        return FERRY_EXIT_USAGE;
+    }
+    /* 1. refuse while the group runs: its workers would write the rows back */
+    ferry_groups_t *g = ferry_groups_new(o, 30000, &err);
+    ferry_group_desc_t *desc = NULL;
+    if (!g || ferry_group_describe(g, group, &desc, &err) != FERRY_OK) {
+        ferry_error("cannot describe group %s: %s", group, err.msg);
+        ferry_groups_destroy(g);
+        ferry_opts_destroy(o);
+        return FERRY_EXIT_UNAVAILABLE;
+    }
+    if (ferry_group_desc_active(desc)) {
+        char members[512];
+        fprintf(stderr,
+                "%s: refused: dual-write group %s has active members (%s); stop them first "
+                "(SIGTERM), then roll back and start them again\n",
+                argv[0], group, ferry_group_desc_members_str(desc, members, sizeof members));
+        ferry_group_desc_free(desc);
+        ferry_groups_destroy(g);
+        ferry_opts_destroy(o);
+        return FERRY_EXIT_FAILED;
+    }
+    ferry_group_desc_free(desc);
+    ferry_pg_t *pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry rollback", NULL, &err);
+    ferry_narrow_src_t src;
+    memset(&src, 0, sizeof src);
+    rc = FERRY_EXIT_OK;
+    if (!pg) {
+        ferry_error("%s", err.msg);
+        rc = FERRY_EXIT_UNAVAILABLE;
+        goto out;
+    }
+    if (ferry_mig_setup(pg, &err) ||
+        ferry_narrow_src_init(pg, &src, ferry_opts_str(o, "narrow-table"),
+                              ferry_opts_str(o, "narrow-columns"), &err)) {
+        ferry_error("%s", err.msg);
+        rc = FERRY_EXIT_FAILED;
+        goto out;
+    }
+    /* 2. the reader view back to narrow (if there is one) */
+    char cut[8] = "";
+    const char *p1[] = {ship};
+    ferry_pg_query_value(pg, "SELECT view_name FROM ferry.cutover WHERE ship_id = $1", 1, p1, cut,
+                         sizeof cut, NULL);
+    if (cut[0] && ship_view_create(pg, &src, ferry_opts_str(o, "wide-schema"),
+                                   ferry_opts_str(o, "view-schema"), ship, 0, &err) != FERRY_OK) {
+        ferry_error("%s", err.msg);
+        rc = FERRY_EXIT_FAILED;
+        goto out;
+    }
+    /* 3. wide rows, chunks and state, in one transaction */
+    char sincep[48] = "-infinity";
+    if (since)
+        ferry_ts_format(since_us, sincep, sizeof sincep);
+    const char *p2[] = {ship, ferry_opts_str(o, "wide-schema")};
+    PGresult *tables = ferry_pg_query(pg,
+                                      "SELECT table_name FROM ferry.ship_tables WHERE ship_id = $1"
+                                      " AND table_schema = $2",
+                                      2, p2, &err);
+    if (!tables || ferry_pg_exec(pg, "BEGIN", &err)) {
+        ferry_error("%s", err.msg);
+        rc = FERRY_EXIT_FAILED;
+        if (tables)
+            PQclear(tables);
+        goto out;
+    }
+    long long deleted = 0;
+    ferry_status st = FERRY_OK;
+    for (int i = 0; i < PQntuples(tables) && !st; i++) {
+        ferry_buf_t sql = FERRY_BUF_INIT;
+        ferry_buf_append_str(&sql, "DELETE FROM ");
+        ferry_pg_append_ident(&sql, ferry_opts_str(o, "wide-schema"));
+        ferry_buf_append_byte(&sql, '.');
+        ferry_pg_append_ident(&sql, PQgetvalue(tables, i, 0));
+        ferry_buf_append_str(&sql, " WHERE ts >= $1::timestamptz");
+        const char *p3[] = {sincep};
+        PGresult *res = ferry_pg_query(pg, ferry_buf_cstr(&sql), 1, p3, &err);
+        ferry_buf_free(&sql);
+        if (!res) {
+            st = err.status;
+            break;
+        }
+        deleted += strtoll(PQcmdTuples(res), NULL, 10);
+        PQclear(res);
+    }
+    PQclear(tables);
+    const char *p4[] = {ship, sincep};
+    PGresult *res = NULL;
+    if (!st && !(res = ferry_pg_query(pg,
+                                      "DELETE FROM ferry.backfill_chunks WHERE ship_id = $1"
+                                      " AND end_ts > $2::timestamptz",
+                                      2, p4, &err)))
+        st = err.status;
+    if (res)
+        PQclear(res);
+    res = NULL;
+    /* Without --since the ship is back to legacy: the next dual-write records a new cutoff. */
+    if (!st && !since &&
+        !(res = ferry_pg_query(pg, "DELETE FROM ferry.ship_state WHERE ship_id = $1", 1, p1, &err)))
+        st = err.status;
+    if (res)
+        PQclear(res);
+    if (!st) {
+        char details[160];
+        snprintf(details, sizeof details, "{\"since\": \"%s\", \"wide_rows_deleted\": %lld}",
+                 sincep, deleted);
+        st = ferry_mig_event(pg, ship, "rolled_back", details, &err);
+    }
+    if (!st)
+        st = ferry_pg_exec(pg, "COMMIT", &err);
+    if (st) {
+        ferry_pg_exec(pg, "ROLLBACK", NULL);
+        ferry_error("%s", err.msg);
+        rc = FERRY_EXIT_FAILED;
+        goto out;
+    }
+    printf("ship %s: %lld wide row(s) deleted%s%s\n", ship, deleted, since ? " from " : "",
+           since ? sincep : "");
+    /* 4. replay realtime from T */
+    if (since) {
+        ferry_reset_target_t t = {FERRY_RESET_TIME, since_us / 1000, NULL, NULL, 0};
+        ferry_reset_plan_t *plan = NULL;
+        if (ferry_group_reset(g, group, topic, &t, 0, &plan, &err) != FERRY_OK) {
+            ferry_error("offsets of %s not reset: %s", group, err.msg);
+            rc = FERRY_EXIT_FAILED;
+        } else {
+            ferry_reset_plan_print(plan, stdout);
+        }
+        ferry_reset_plan_free(plan);
+    }
+out:
+    ferry_narrow_src_free(&src);
+    ferry_pg_close(pg);
+    ferry_groups_destroy(g);
+    ferry_opts_destroy(o);
+    return rc;
+}

@@ -1,0 +1,371 @@
+/* cmd_verify.c - `ferry verify`: compares narrow and wide, window by window (--window, 24 h by
+ * default), by row/cell counts and an order-independent checksum of (timestamp, channel,
+ * value); reports each mismatching window with its first differing keys, records the result
+ * in ferry.verify_results and exits 1 on any mismatch. A narrow value whose channel has no
+ * column (or does not fit it) counts as a difference. While a ship is not cut over, verify
+ * also (re)creates its reader view over the narrow table. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "ferry/log.h"
+#include "ferry/migration.h"
+#include "ferry/options.h"
+#include "ferry/pg.h"
+#include "ferry/timeparse.h"
+#include "view.h"
+
+static const ferry_opt_t verify_opts[] = {
+    FERRY_OPT_PG,
+    {"ship", 's', FERRY_OPT_LIST, NULL, "SHIP", "verify this ship (repeatable; default: all)", 0},
+    {"from", 0, FERRY_OPT_STRING, NULL, "TIME", "start of the range (default: first row)", 0},
+    {"to", 0, FERRY_OPT_STRING, NULL, "TIME", "end of the range, exclusive (default: last row)",
+     0},
+    {"window", 0, FERRY_OPT_DURATION, "24h", "DURATION", "size of the compared windows", 0},
+    {"keys", 0, FERRY_OPT_INT, "5", "N", "differing keys shown per mismatching window", 0},
+    {"narrow-table", 0, FERRY_OPT_STRING, "telemetry_narrow", "TABLE", "the narrow table", 0},
+    {"narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",
+     "legacy narrow table columns: ship=COL,channel=COL,time=COL,value=COL", 0},
+    {"wide-schema", 0, FERRY_OPT_STRING, "telemetry_wide", "SCHEMA", "schema of the wide tables",
+     0},
+    {"view-schema", 0, FERRY_OPT_STRING, "telemetry", "SCHEMA", "schema of the reader views", 0},
+    {"json", 0, FERRY_OPT_BOOL, NULL, NULL, "print the result as JSON", 0},
+    FERRY_OPT_END,
+};
+
+/* The narrow rows of one ship as (w, key, val) where key = "ts_us|channel" and val is the value
+ * as the wide column would show it; unmapped or misfit values get a marker no cell can have. */
+static void narrow_set(const ferry_narrow_src_t *src, ferry_buf_t *sql)
+{
+    ferry_buf_append_str(sql, "SELECT (extract(epoch FROM x.ts) * 1000000)::bigint AS us,"
+                              " x.channel_id AS ch, coalesce(CASE c.pg_type"
+                              " WHEN 'double precision' THEN coalesce(x.value_double,"
+                              " x.value_long::double precision)::text"
+                              " WHEN 'bigint' THEN coalesce(x.value_long, CASE WHEN x.value_double"
+                              " = trunc(x.value_double) THEN x.value_double::bigint END)::text"
+                              " WHEN 'boolean' THEN x.value_bool::text ELSE x.value_text END,"
+                              " E'\\x01not in wide: ' || coalesce(x.value_double::text,"
+                              " x.value_long::text, x.value_bool::text, x.value_text)) AS val FROM (");
+    ferry_narrow_src_select(src, sql);
+    ferry_buf_append_str(sql, ") x LEFT JOIN ferry.channel_columns c ON c.ship_id = x.ship_id"
+                              " AND c.channel_id = x.channel_id WHERE x.ship_id = $1"
+                              " AND x.ts >= $2::timestamptz AND x.ts < $3::timestamptz"
+                              " AND coalesce(x.value_double::text, x.value_long::text,"
+                              " x.value_bool::text, x.value_text) IS NOT NULL");
+}
+
+/* The wide cells of one ship unpivoted to (us, ch, val); channel names are parameters $4.. */
+static int wide_set(PGresult *cols, const char *wide_schema, ferry_buf_t *sql,
+                    const char ***params, int *np, const char *ship, const char *from,
+                    const char *to)
+{
+    int n = PQntuples(cols), first = 1;
+    *params = calloc((size_t)n + 3, sizeof **params);
+    (*params)[0] = ship;
+    (*params)[1] = from;
+    (*params)[2] = to;
+    *np = 3;
+    const char *cur = NULL;
+    for (int i = 0; i < n; i++) {
+        const char *table = PQgetvalue(cols, i, 0);
+        if (!cur || strcmp(cur, table) != 0) {
+            if (cur)
+                ferry_buf_append_str(sql, ") v(ch, val) WHERE v.val IS NOT NULL"
+                                          " AND t.ts >= $2::timestamptz AND t.ts < $3::timestamptz");
+            if (!first)
+                ferry_buf_append_str(sql, " UNION ALL ");
+            first = 0;
+            ferry_buf_append_str(sql, "SELECT (extract(epoch FROM t.ts) * 1000000)::bigint AS us,"
+                                      " v.ch, v.val FROM ");
+            ferry_pg_append_ident(sql, wide_schema);
+            ferry_buf_append_byte(sql, '.');
+            ferry_pg_append_ident(sql, table);
+            ferry_buf_append_str(sql, " t CROSS JOIN LATERAL (VALUES ");
+            cur = table;
+        } else {
+            ferry_buf_append_str(sql, ", ");
+        }
+        (*params)[(*np)++] = PQgetvalue(cols, i, 3); /* channel id */
+        ferry_buf_appendf(sql, "($%d::text, t.", *np);
+        ferry_pg_append_ident(sql, PQgetvalue(cols, i, 1));
+        ferry_buf_append_str(sql, "::text)");
+    }
+    if (cur)
+        ferry_buf_append_str(sql, ") v(ch, val) WHERE v.val IS NOT NULL"
+                                  " AND t.ts >= $2::timestamptz AND t.ts < $3::timestamptz");
+    else
+        ferry_buf_append_str(sql, "SELECT NULL::bigint AS us, NULL::text AS ch, NULL::text AS val"
+                                  " WHERE false AND $1::text IS NULL AND $2::timestamptz IS NULL"
+                                  " AND $3::timestamptz IS NULL");
+    return 0;
+}
+
+typedef struct range {
+    int64_t lo, hi;
+} range_t;
+
+static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow_src_t *src,
+                       const char *ship, range_t r, json_t *out, int64_t *mismatches,
+                       ferry_err_t *err)
+{
+    const char *wide_schema = ferry_opts_str(o, "wide-schema");
+    const char *p0[] = {ship, wide_schema};
+    PGresult *cols = ferry_pg_query(pg,
+                                    "SELECT c.table_name, c.column_name, c.pg_type, c.channel_id"
+                                    " FROM ferry.channel_columns c JOIN ferry.ship_tables t ON"
+                                    " t.table_name = c.table_name AND t.ship_id = c.ship_id"
+                                    " WHERE c.ship_id = $1 AND t.table_schema = $2"
+                                    " ORDER BY t.part, c.column_name",
+                                    2, p0, err);
+    if (!cols)
+        return -1;
+    int64_t win = ferry_opts_duration_ms(o, "window") * 1000;
+    char from[48], to[48];
+    ferry_ts_format(r.lo, from, sizeof from);
+    ferry_ts_format(r.hi, to, sizeof to);
+    ferry_buf_t ns = FERRY_BUF_INIT, ws = FERRY_BUF_INIT, sql = FERRY_BUF_INIT;
+    narrow_set(src, &ns);
+    const char **params;
+    int np;
+    wide_set(cols, wide_schema, &ws, &params, &np, ship, from, to);
+    /* one pass over each side, grouped by window */
+    ferry_buf_appendf(&sql,
+                      "WITH n AS (SELECT floor((us - %lld) / %lld::numeric)::bigint w, count(*) c,"
+                      " sum(hashtextextended(us::text || '|' || ch || '|' || val, 0)) h FROM (%s) a"
+                      " GROUP BY 1), m AS (SELECT floor((us - %lld) / %lld::numeric)::bigint w,"
+                      " count(*) c, sum(hashtextextended(us::text || '|' || ch || '|' || val, 0)) h"
+                      " FROM (%s) b GROUP BY 1)"
+                      " SELECT coalesce(n.w, m.w), coalesce(n.c, 0), coalesce(m.c, 0),"
+                      " (n.h IS NOT DISTINCT FROM m.h AND coalesce(n.c, 0) = coalesce(m.c, 0))"
+                      " FROM n FULL JOIN m ON n.w = m.w ORDER BY 1",
+                      (long long)r.lo, (long long)win, ferry_buf_cstr(&ns), (long long)r.lo,
+                      (long long)win, ferry_buf_cstr(&ws));
+    PGresult *res = ferry_pg_query(pg, ferry_buf_cstr(&sql), np, params, err);
+    int rc = 0;
+    if (!res) {
+        rc = -1;
+        goto out;
+    }
+    int64_t nrows = 0, wcells = 0, bad = 0;
+    json_t *wins = json_array();
+    int keys = (int)ferry_opts_int(o, "keys");
+    for (int i = 0; i < PQntuples(res); i++) {
+        int64_t w = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        int64_t nc = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        int64_t mc = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        nrows += nc;
+        wcells += mc;
+        if (strcmp(PQgetvalue(res, i, 3), "t") == 0)
+            continue;
+        bad++;
+        int64_t wlo = r.lo + w * win, whi = wlo + win;
+        char a[48], b[48];
+        ferry_ts_format(wlo, a, sizeof a);
+        ferry_ts_format(whi, b, sizeof b);
+        /* the first differing keys of this window, both ways */
+        ferry_buf_t dq = FERRY_BUF_INIT;
+        ferry_buf_appendf(&dq,
+                          "SELECT 'narrow' side, * FROM ((%s) EXCEPT (%s) ORDER BY 1, 2 LIMIT %d) d1"
+                          " UNION ALL SELECT 'wide', * FROM ((%s) EXCEPT (%s) ORDER BY 1, 2"
+                          " LIMIT %d) d2",
+                          ferry_buf_cstr(&ns), ferry_buf_cstr(&ws), keys, ferry_buf_cstr(&ws),
+                          ferry_buf_cstr(&ns), keys);
+        params[1] = a;
+        params[2] = b;
+        PGresult *d = ferry_pg_query(pg, ferry_buf_cstr(&dq), np, params, err);
+        ferry_buf_free(&dq);
+        json_t *jw = json_pack("{s:s, s:s, s:I, s:I}", "from", a, "to", b, "narrow_values",
+                               (json_int_t)nc, "wide_cells", (json_int_t)mc);
+        json_t *jk = json_array();
+        if (d) {
+            for (int k = 0; k < PQntuples(d); k++) {
+                char when[48];
+                ferry_ts_format(strtoll(PQgetvalue(d, k, 1), NULL, 10), when, sizeof when);
+                json_array_append_new(jk, json_pack("{s:s, s:s, s:s, s:s}", "only_in",
+                                                    PQgetvalue(d, k, 0), "ts", when, "channel",
+                                                    PQgetvalue(d, k, 2), "value",
+                                                    PQgetvalue(d, k, 3)));
+                if (!ferry_opts_bool(o, "json"))
+                    printf("  mismatch ship %s window %s: only in %s: ts %s channel %s value %s\n",
+                           ship, a, PQgetvalue(d, k, 0), when, PQgetvalue(d, k, 2),
+                           PQgetvalue(d, k, 3));
+            }
+            PQclear(d);
+        }
+        json_object_set_new(jw, "keys", jk);
+        json_array_append_new(wins, jw);
+        params[1] = from;
+        params[2] = to;
+    }
+    int windows = PQntuples(res);
+    PQclear(res);
+    *mismatches += bad;
+    json_t *js = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:b, s:o}", "ship", ship, "from",
+                           from, "to", to, "windows", windows, "narrow_values", (json_int_t)nrows,
+                           "wide_cells", (json_int_t)wcells, "mismatching_windows",
+                           (json_int_t)bad, "ok", bad == 0, "mismatches", wins);
+    char *details = json_dumps(js, JSON_COMPACT);
+    char wn[16], mm[24];
+    snprintf(wn, sizeof wn, "%d", windows);
+    snprintf(mm, sizeof mm, "%lld", (long long)bad);
+    const char *pr[] = {ship, from, to, bad ? "false" : "true", wn, mm, details};
+    PGresult *ins = ferry_pg_query(pg,
+                                   "INSERT INTO ferry.verify_results (ship_id, from_ts, to_ts, ok,"
+                                   " windows, mismatches, details) VALUES ($1, $2::timestamptz,"
+                                   " $3::timestamptz, $4::boolean, $5::int, $6::bigint, $7::jsonb)",
+                                   7, pr, err);
+    free(details);
+    if (!ins)
+        rc = -1;
+    else
+        PQclear(ins);
+    if (!ferry_opts_bool(o, "json"))
+        printf("ship %s: %s (%d window(s), %lld narrow values, %lld wide cells, %lld mismatching "
+               "window(s))\n",
+               ship, bad ? "MISMATCH" : "ok", windows, (long long)nrows, (long long)wcells,
+               (long long)bad);
+    json_array_append_new(out, js);
+out:
+    free(params);
+    PQclear(cols);
+    ferry_buf_free(&ns);
+    ferry_buf_free(&ws);
+    ferry_buf_free(&sql);
+    return rc;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    ferry_opts_t *o = ferry_opts_new(
+        argv[0], "--pg CONNINFO [--ship SHIP...] [--from TIME --to TIME]",
+        "Compares the narrow table with the wide tables window by window (counts and an "
+        "order-independent checksum of timestamp, channel and value), reports the first "
+        "differing keys of each mismatching window, records the result in ferry.verify_results "
+        "and exits 1 on any mismatch.",
+        verify_opts);
+    int rc;
+    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
+        ferry_opts_destroy(o);
+        return rc;
+    }
+    ferry_err_t err;
+    if (!ferry_opts_str(o, "pg") || ferry_opts_duration_ms(o, "window") <= 0) {
+        fprintf(stderr, "%s: --pg is required and --window must be positive\n", argv[0]);
+        ferry_opts_destroy(o);
+        return FERRY_EXIT_USAGE;
+    }
+    int64_t from_us = INT64_MIN, to_us = INT64_MIN;
+    const char *f = ferry_opts_str(o, "from"), *t = ferry_opts_str(o, "to");
+    if ((f && ferry_ts_parse(f, strlen(f), FERRY_TS_AUTO, &from_us, &err)) ||
+        (t && ferry_ts_parse(t, strlen(t), FERRY_TS_AUTO, &to_us, &err))) {
+        fprintf(stderr, "%s: %s\n", argv[0], err.msg);
+        ferry_opts_destroy(o);
+        return FERRY_EXIT_USAGE;
+    }
+    ferry_pg_t *pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry verify", NULL, &err);
+    if (!pg) {
+        ferry_error("%s", err.msg);
+        ferry_opts_destroy(o);
+        return FERRY_EXIT_UNAVAILABLE;
+    }
+    ferry_narrow_src_t src;
+    memset(&src, 0, sizeof src);
+    json_t *out = json_array();
+    int64_t mismatches = 0;
+    char **ships = NULL;
+    int nships = 0;
+    rc = FERRY_EXIT_OK;
+    if (ferry_mig_setup(pg, &err) ||
+        ferry_narrow_src_init(pg, &src, ferry_opts_str(o, "narrow-table"),
+                              ferry_opts_str(o, "narrow-columns"), &err)) {
+        ferry_error("%s", err.msg);
+        rc = FERRY_EXIT_FAILED;
+        goto done;
+    }
+    const char *const *only;
+    size_t nonly = ferry_opts_list(o, "ship", &only);
+    if (nonly) {
+        ships = calloc(nonly, sizeof *ships);
+        for (size_t i = 0; i < nonly; i++)
+            ships[nships++] = strdup(only[i]);
+    } else if (ferry_narrow_ships(pg, &src, &ships, &nships, &err)) {
+        ferry_error("%s", err.msg);
+        rc = FERRY_EXIT_FAILED;
+        goto done;
+    }
+    for (int i = 0; i < nships; i++) {
+        int64_t lo, hi;
+        int found;
+        if (ferry_narrow_ship_range(pg, &src, ships[i], &lo, &hi, &found, &err)) {
+            ferry_error("%s", err.msg);
+            rc = FERRY_EXIT_FAILED;
+            break;
+        }
+        /* the wide side's own range counts too: extra rows must be seen */
+        const char *p[] = {ships[i], ferry_opts_str(o, "wide-schema")};
+        PGresult *tr = ferry_pg_query(pg,
+                                      "SELECT table_name FROM ferry.ship_tables WHERE ship_id = $1"
+                                      " AND table_schema = $2",
+                                      2, p, &err);
+        for (int k = 0; tr && k < PQntuples(tr); k++) {
+            ferry_buf_t q = FERRY_BUF_INIT;
+            ferry_buf_append_str(&q, "SELECT (extract(epoch FROM min(ts)) * 1000000)::bigint,"
+                                     " (extract(epoch FROM max(ts)) * 1000000)::bigint FROM ");
+            ferry_pg_append_ident(&q, ferry_opts_str(o, "wide-schema"));
+            ferry_buf_append_byte(&q, '.');
+            ferry_pg_append_ident(&q, PQgetvalue(tr, k, 0));
+            PGresult *mm = ferry_pg_query(pg, ferry_buf_cstr(&q), 0, NULL, &err);
+            if (mm && !PQgetisnull(mm, 0, 0)) {
+                int64_t a = strtoll(PQgetvalue(mm, 0, 0), NULL, 10);
+                int64_t b = strtoll(PQgetvalue(mm, 0, 1), NULL, 10);
+                if (!found || a < lo)
+                    lo = a;
+                if (!found || b > hi)
+                    hi = b;
+                found = 1;
+            }
+            if (mm)
+                PQclear(mm);
+            ferry_buf_free(&q);
+        }
+        if (tr)
+            PQclear(tr);
+        if (!found) {
+            ferry_warn("ship %s has no rows: nothing to verify", ships[i]);
+            continue;
+        }
+        range_t r = {from_us != INT64_MIN ? from_us : lo, to_us != INT64_MIN ? to_us : hi + 1};
+        if (verify_ship(pg, o, &src, ships[i], r, out, &mismatches, &err) != 0) {
+            ferry_error("%s", err.msg);
+            rc = FERRY_EXIT_FAILED;
+            break;
+        }
+        /* keep the reader view current while the ship reads from narrow */
+        char cut[8] = "";
+        const char *pc[] = {ships[i]};
+        ferry_pg_query_value(pg, "SELECT cut_over FROM ferry.cutover WHERE ship_id = $1", 1, pc,
+                             cut, sizeof cut, NULL);
+        if (strcmp(cut, "t") != 0 &&
+            ship_view_create(pg, &src, ferry_opts_str(o, "wide-schema"),
+                             ferry_opts_str(o, "view-schema"), ships[i], 0, &err) != FERRY_OK)
+            ferry_warn("reader view of %s not refreshed: %s", ships[i], err.msg);
+    }
+    if (ferry_opts_bool(o, "json")) {
+        char *s = json_dumps(out, JSON_INDENT(2));
+        printf("%s\n", s);
+        free(s);
+    }
+    if (!rc && mismatches)
+        rc = FERRY_EXIT_FAILED;
+done:
+    for (int i = 0; i < nships; i++)
+        free(ships[i]);
+    free(ships);
+    json_decref(out);
+    ferry_narrow_src_free(&src);
+    ferry_pg_close(pg);
+    ferry_opts_destroy(o);
+    return rc;
+}
