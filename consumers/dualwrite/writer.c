@@ -168,14 +168,14 @@ int dw_narrow_rejects(const dw_narrow_t *n, const ferry_reading_t *r)
 }
 
 /* COPY the batch in ferry's narrow layout into `target` (narrow itself or the stage). */
-static ferry_status copy_narrow(ferry_pg_t *pg, const char *target, dw_rec_t **recs, int n,
-                                int64_t *rows, ferry_err_t *err)
+static ferry_status copy_narrow(ferry_pg_t *pg, const char *target, int with_seq, dw_rec_t **recs,
+                                int n, int64_t *rows, ferry_err_t *err)
 {
     ferry_buf_t sql = FERRY_BUF_INIT;
     ferry_buf_appendf(&sql,
                       "COPY %s (ship_id, channel_id, ts, value_double, value_long, value_bool,"
-                      " value_text, unit) FROM STDIN (FORMAT binary)",
-                      target);
+                      " value_text, unit%s) FROM STDIN (FORMAT binary)",
+                      target, with_seq ? ", seq" : "");
     ferry_copy_t *cp = ferry_copy_begin(pg, ferry_buf_cstr(&sql), err);
     ferry_buf_free(&sql);
     if (!cp)
@@ -185,7 +185,7 @@ static ferry_status copy_narrow(ferry_pg_t *pg, const char *target, dw_rec_t **r
         if (rc->dropped)
             continue;
         const ferry_reading_t *r = &rc->r;
-        ferry_copy_row(cp, 8);
+        ferry_copy_row(cp, with_seq ? 9 : 8);
         ferry_copy_text(cp, r->ship_id.ptr, r->ship_id.len);
         ferry_copy_text(cp, r->channel_id.ptr, r->channel_id.len);
         ferry_copy_timestamptz(cp, r->ts_us);
@@ -209,6 +209,8 @@ static ferry_status copy_narrow(ferry_pg_t *pg, const char *target, dw_rec_t **r
             ferry_copy_text(cp, r->unit.ptr, r->unit.len);
         else
             ferry_copy_null(cp);
+        if (with_seq)
+            ferry_copy_int4(cp, i);
     }
     return ferry_copy_end(cp, rows, err);
 }
@@ -220,17 +222,45 @@ static ferry_status narrow_via_stage(ferry_pg_t *pg, dw_narrow_t *nw, dw_rec_t *
         pg,
         "CREATE TEMP TABLE IF NOT EXISTS ferry_narrow_stage (ship_id text, channel_id text,"
         " ts timestamptz, value_double double precision, value_long bigint, value_bool boolean,"
-        " value_text text, unit text) ON COMMIT DELETE ROWS",
+        " value_text text, unit text, seq int) ON COMMIT DELETE ROWS",
         err);
     if (st)
         return st;
     int64_t staged = 0;
-    if ((st = copy_narrow(pg, "ferry_narrow_stage", recs, n, &staged, err)))
+    if ((st = copy_narrow(pg, "ferry_narrow_stage", 1, recs, n, &staged, err)))
         return st;
     ferry_buf_t sql = FERRY_BUF_INIT;
+    /* Readings whose narrow row exists already (a replay, or history the legacy system
+     * wrote) keep that row; their wide cell is not written from the reading, so wide can
+     * never disagree with narrow (replays find their cell already there; history gets its
+     * cell from backfill). */
+    if (!nw->legacy)
+        ferry_buf_appendf(&sql,
+                          "SELECT s.seq FROM ferry_narrow_stage s JOIN %s n ON n.ship_id = s.ship_id"
+                          " AND n.channel_id = s.channel_id AND n.ts = s.ts",
+                          nw->table_sql);
+    else
+        ferry_buf_appendf(&sql,
+                          "SELECT s.seq FROM ferry_narrow_stage s JOIN %s n ON n.%s = s.ship_id"
+                          " AND n.%s = s.channel_id AND n.%s = s.ts",
+                          nw->table_sql, nw->col_ship, nw->col_channel, nw->col_time);
+    PGresult *dup = ferry_pg_query(pg, ferry_buf_cstr(&sql), 0, NULL, err);
+    if (!dup) {
+        ferry_buf_free(&sql);
+        return err->status;
+    }
+    for (int i = 0; i < PQntuples(dup); i++) {
+        int k = atoi(PQgetvalue(dup, i, 0));
+        if (k >= 0 && k < n)
+            recs[k]->no_wide = 1;
+    }
+    PQclear(dup);
+    ferry_buf_reset(&sql);
     if (!nw->legacy) {
         ferry_buf_appendf(&sql,
-                          "INSERT INTO %s SELECT * FROM ferry_narrow_stage ON CONFLICT DO NOTHING",
+                          "INSERT INTO %s SELECT ship_id, channel_id, ts, value_double, value_long,"
+                          " value_bool, value_text, unit FROM ferry_narrow_stage"
+                          " ON CONFLICT DO NOTHING",
                           nw->table_sql);
     } else {
         const char *expr =
@@ -263,7 +293,7 @@ static ferry_status write_narrow(ferry_pg_t *pg, dw_narrow_t *nw, dw_rec_t **rec
     if (!nw->use_stage) {
         if ((st = ferry_pg_exec(pg, "SAVEPOINT ferry_narrow", err)))
             return st;
-        st = copy_narrow(pg, nw->table_sql, recs, n, &rows, err);
+        st = copy_narrow(pg, nw->table_sql, 0, recs, n, &rows, err);
         if (st == FERRY_OK) {
             stats->narrow_rows += rows;
             return FERRY_OK;
@@ -512,7 +542,7 @@ static ferry_status write_wide(ferry_pg_t *pg, ferry_wcat_t *cat, dw_rec_t **rec
     dw_rec_t **w = malloc((size_t)(n ? n : 1) * sizeof *w);
     int m = 0;
     for (int i = 0; i < n; i++)
-        if (!recs[i]->dropped && recs[i]->col)
+        if (!recs[i]->dropped && !recs[i]->no_wide && recs[i]->col)
             w[m++] = recs[i];
     qsort(w, (size_t)m, sizeof *w, cmp_wide);
     ferry_status st = FERRY_OK;
@@ -619,6 +649,8 @@ ferry_status dw_write_batch(ferry_pg_t *pg, ferry_wcat_t *cat, dw_narrow_t *narr
                             dw_rec_t **recs, int n, dw_write_stats_t *stats, ferry_err_t *err)
 {
     memset(stats, 0, sizeof *stats);
+    for (int i = 0; i < n; i++)
+        recs[i]->no_wide = 0;
     ferry_status st = ferry_pg_exec(pg, "BEGIN", err);
     if (st)
         return st;
