@@ -15,7 +15,8 @@ static const ferry_opt_t cutover_opts[] = {
     FERRY_OPT_PG,
     {"ship", 's', FERRY_OPT_STRING, NULL, "SHIP", "the ship", FERRY_OPTF_REQUIRED},
     {"undo", 0, FERRY_OPT_BOOL, NULL, NULL, "switch the view back to the narrow table", 0},
-    {"narrow-table", 0, FERRY_OPT_STRING, "telemetry_narrow", "TABLE", "the narrow table", 0},
+    {"narrow-table", 0, FERRY_OPT_STRING, "public.telemetry_narrow", "TABLE", "the narrow table",
+     0},
     {"narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",
      "legacy narrow table columns: ship=COL,channel=COL,time=COL,value=COL", 0},
     {"wide-schema", 0, FERRY_OPT_STRING, "telemetry_wide", "SCHEMA", "schema of the wide tables",
@@ -75,11 +76,12 @@ int cmd_cutover(int argc, char **argv)
             goto out;
         }
         if (strcmp(ok, "t") != 0) {
-            fprintf(stderr,
-                    "%s: refused: ship %s has %s; run `ferry verify --ship %s` and cut over when it "
-                    "passes\n",
-                    argv[0], ship,
-                    ok[0] ? "a failed latest verify" : "no verify since its last change", ship);
+            fprintf(
+                stderr,
+                "%s: refused: ship %s has %s; run `ferry verify --ship %s` and cut over when it "
+                "passes\n",
+                argv[0], ship, ok[0] ? "a failed latest verify" : "no verify since its last change",
+                ship);
             rc = FERRY_EXIT_FAILED;
             goto out;
         }

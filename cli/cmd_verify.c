@@ -21,11 +21,11 @@ static const ferry_opt_t verify_opts[] = {
     FERRY_OPT_PG,
     {"ship", 's', FERRY_OPT_LIST, NULL, "SHIP", "verify this ship (repeatable; default: all)", 0},
     {"from", 0, FERRY_OPT_STRING, NULL, "TIME", "start of the range (default: first row)", 0},
-    {"to", 0, FERRY_OPT_STRING, NULL, "TIME", "end of the range, exclusive (default: last row)",
-     0},
+    {"to", 0, FERRY_OPT_STRING, NULL, "TIME", "end of the range, exclusive (default: last row)", 0},
     {"window", 0, FERRY_OPT_DURATION, "24h", "DURATION", "size of the compared windows", 0},
     {"keys", 0, FERRY_OPT_INT, "5", "N", "differing keys shown per mismatching window", 0},
-    {"narrow-table", 0, FERRY_OPT_STRING, "telemetry_narrow", "TABLE", "the narrow table", 0},
+    {"narrow-table", 0, FERRY_OPT_STRING, "public.telemetry_narrow", "TABLE", "the narrow table",
+     0},
     {"narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",
      "legacy narrow table columns: ship=COL,channel=COL,time=COL,value=COL", 0},
     {"wide-schema", 0, FERRY_OPT_STRING, "telemetry_wide", "SCHEMA", "schema of the wide tables",
@@ -39,15 +39,16 @@ static const ferry_opt_t verify_opts[] = {
  * as the wide column would show it; unmapped or misfit values get a marker no cell can have. */
 static void narrow_set(const ferry_narrow_src_t *src, ferry_buf_t *sql)
 {
-    ferry_buf_append_str(sql, "SELECT (extract(epoch FROM x.ts) * 1000000)::bigint AS us,"
-                              " x.channel_id AS ch, coalesce(CASE c.pg_type"
-                              " WHEN 'double precision' THEN coalesce(x.value_double,"
-                              " x.value_long::double precision)::text"
-                              " WHEN 'bigint' THEN coalesce(x.value_long, CASE WHEN x.value_double"
-                              " = trunc(x.value_double) THEN x.value_double::bigint END)::text"
-                              " WHEN 'boolean' THEN x.value_bool::text ELSE x.value_text END,"
-                              " E'\\x01not in wide: ' || coalesce(x.value_double::text,"
-                              " x.value_long::text, x.value_bool::text, x.value_text)) AS val FROM (");
+    ferry_buf_append_str(sql,
+                         "SELECT (extract(epoch FROM x.ts) * 1000000)::bigint AS us,"
+                         " x.channel_id AS ch, coalesce(CASE c.pg_type"
+                         " WHEN 'double precision' THEN coalesce(x.value_double,"
+                         " x.value_long::double precision)::text"
+                         " WHEN 'bigint' THEN coalesce(x.value_long, CASE WHEN x.value_double"
+                         " = trunc(x.value_double) THEN x.value_double::bigint END)::text"
+                         " WHEN 'boolean' THEN x.value_bool::text ELSE x.value_text END,"
+                         " E'\\x01not in wide: ' || coalesce(x.value_double::text,"
+                         " x.value_long::text, x.value_bool::text, x.value_text)) AS val FROM (");
     ferry_narrow_src_select(src, sql);
     ferry_buf_append_str(sql, ") x LEFT JOIN ferry.channel_columns c ON c.ship_id = x.ship_id"
                               " AND c.channel_id = x.channel_id WHERE x.ship_id = $1"
@@ -57,9 +58,8 @@ static void narrow_set(const ferry_narrow_src_t *src, ferry_buf_t *sql)
 }
 
 /* The wide cells of one ship unpivoted to (us, ch, val); channel names are parameters $4.. */
-static int wide_set(PGresult *cols, const char *wide_schema, ferry_buf_t *sql,
-                    const char ***params, int *np, const char *ship, const char *from,
-                    const char *to)
+static int wide_set(PGresult *cols, const char *wide_schema, ferry_buf_t *sql, const char ***params,
+                    int *np, const char *ship, const char *from, const char *to)
 {
     int n = PQntuples(cols), first = 1;
     *params = calloc((size_t)n + 3, sizeof **params);
@@ -72,8 +72,9 @@ static int wide_set(PGresult *cols, const char *wide_schema, ferry_buf_t *sql,
         const char *table = PQgetvalue(cols, i, 0);
         if (!cur || strcmp(cur, table) != 0) {
             if (cur)
-                ferry_buf_append_str(sql, ") v(ch, val) WHERE v.val IS NOT NULL"
-                                          " AND t.ts >= $2::timestamptz AND t.ts < $3::timestamptz");
+                ferry_buf_append_str(sql,
+                                     ") v(ch, val) WHERE v.val IS NOT NULL"
+                                     " AND t.ts >= $2::timestamptz AND t.ts < $3::timestamptz");
             if (!first)
                 ferry_buf_append_str(sql, " UNION ALL ");
             first = 0;
@@ -166,12 +167,13 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
         ferry_ts_format(whi, b, sizeof b);
         /* the first differing keys of this window, both ways */
         ferry_buf_t dq = FERRY_BUF_INIT;
-        ferry_buf_appendf(&dq,
-                          "SELECT 'narrow' side, * FROM ((%s) EXCEPT (%s) ORDER BY 1, 2 LIMIT %d) d1"
-                          " UNION ALL SELECT 'wide', * FROM ((%s) EXCEPT (%s) ORDER BY 1, 2"
-                          " LIMIT %d) d2",
-                          ferry_buf_cstr(&ns), ferry_buf_cstr(&ws), keys, ferry_buf_cstr(&ws),
-                          ferry_buf_cstr(&ns), keys);
+        ferry_buf_appendf(
+            &dq,
+            "SELECT 'narrow' side, * FROM ((%s) EXCEPT (%s) ORDER BY 1, 2 LIMIT %d) d1"
+            " UNION ALL SELECT 'wide', * FROM ((%s) EXCEPT (%s) ORDER BY 1, 2"
+            " LIMIT %d) d2",
+            ferry_buf_cstr(&ns), ferry_buf_cstr(&ws), keys, ferry_buf_cstr(&ws),
+            ferry_buf_cstr(&ns), keys);
         params[1] = a;
         params[2] = b;
         PGresult *d = ferry_pg_query(pg, ferry_buf_cstr(&dq), np, params, err);
@@ -183,10 +185,10 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
             for (int k = 0; k < PQntuples(d); k++) {
                 char when[48];
                 ferry_ts_format(strtoll(PQgetvalue(d, k, 1), NULL, 10), when, sizeof when);
-                json_array_append_new(jk, json_pack("{s:s, s:s, s:s, s:s}", "only_in",
-                                                    PQgetvalue(d, k, 0), "ts", when, "channel",
-                                                    PQgetvalue(d, k, 2), "value",
-                                                    PQgetvalue(d, k, 3)));
+                json_array_append_new(jk,
+                                      json_pack("{s:s, s:s, s:s, s:s}", "only_in",
+                                                PQgetvalue(d, k, 0), "ts", when, "channel",
+                                                PQgetvalue(d, k, 2), "value", PQgetvalue(d, k, 3)));
                 if (!ferry_opts_bool(o, "json"))
                     printf("  mismatch ship %s window %s: only in %s: ts %s channel %s value %s\n",
                            ship, a, PQgetvalue(d, k, 0), when, PQgetvalue(d, k, 2),
@@ -204,8 +206,8 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
     *mismatches += bad;
     json_t *js = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:b, s:o}", "ship", ship, "from",
                            from, "to", to, "windows", windows, "narrow_values", (json_int_t)nrows,
-                           "wide_cells", (json_int_t)wcells, "mismatching_windows",
-                           (json_int_t)bad, "ok", bad == 0, "mismatches", wins);
+                           "wide_cells", (json_int_t)wcells, "mismatching_windows", (json_int_t)bad,
+                           "ok", bad == 0, "mismatches", wins);
     char *details = json_dumps(js, JSON_COMPACT);
     char wn[16], mm[24];
     snprintf(wn, sizeof wn, "%d", windows);

@@ -15,5 +15,16 @@ int cmd_setup(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
 int cmd_schemas(int argc, char **argv);
+int cmd_crawl(int argc, char **argv);
+int cmd_preprocess(int argc, char **argv);
+int cmd_retrain(int argc, char **argv);
+int cmd_telemetry(int argc, char **argv);
+int cmd_dualwrite(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_backfill(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_cutover(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
 
 #endif

@@ -17,6 +17,17 @@ static const command_t commands[] = {
     {"produce", cmd_produce, "publish JSON lines as Avro records (for external producers)"},
     {"tail", cmd_tail, "consume a topic and print its Avro records as JSON lines"},
     {"schemas", cmd_schemas, "list the embedded Avro schemas with their fingerprints"},
+    {"crawl", cmd_crawl, "crawl TMDB movie lists into MovieCrawled events (`crawl tmdb`)"},
+    {"preprocess", cmd_preprocess, "worker: store movies, derive watch-log features"},
+    {"retrain", cmd_retrain, "worker: retrain triggers exactly once; `retrain dispatch` delivers"},
+    {"telemetry", cmd_telemetry, "publish ship telemetry (simulator or CSV) keyed by ship"},
+    {"dualwrite", cmd_dualwrite, "worker: write telemetry to the narrow and wide tables"},
+    {"replay", cmd_replay, "reset a consumer group's offsets (earliest, latest, time, offsets)"},
+    {"status", cmd_status, "consumer group lag and each ship's migration state"},
+    {"backfill", cmd_backfill, "plan/run/retry: copy narrow history into the wide tables"},
+    {"verify", cmd_verify, "compare narrow and wide chunk by chunk; exit 1 on any mismatch"},
+    {"cutover", cmd_cutover, "switch a ship's reader view to its wide tables (or --undo)"},
+    {"rollback", cmd_rollback, "return a ship to its state before the migration (or before T)"},
     {NULL, NULL, NULL},
 };
 

@@ -33,7 +33,7 @@
 #include "ferry/topics.h"
 #include "ferry/widecat.h"
 
-#define PG_EPOCH_US 946684800000000LL
+#define PG_EPOCH_US      946684800000000LL
 #define MAX_REJECTS_KEPT 10000
 
 static const ferry_opt_t plan_opts[] = {
@@ -45,7 +45,8 @@ static const ferry_opt_t plan_opts[] = {
     {"all", 'a', FERRY_OPT_BOOL, NULL, NULL, "plan every ship of the narrow table", 0},
     {"chunk", 0, FERRY_OPT_DURATION, "24h", "DURATION", "chunk length (aligned to the epoch)", 0},
     {"from", 0, FERRY_OPT_STRING, NULL, "TIME", "start at this time instead of the beginning", 0},
-    {"narrow-table", 0, FERRY_OPT_STRING, "telemetry_narrow", "TABLE", "the narrow table", 0},
+    {"narrow-table", 0, FERRY_OPT_STRING, "public.telemetry_narrow", "TABLE", "the narrow table",
+     0},
     {"narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",
      "legacy narrow table columns: ship=COL,channel=COL,time=COL,value=COL", 0},
     FERRY_OPT_END,
@@ -57,7 +58,8 @@ static const ferry_opt_t run_opts[] = {
     FERRY_OPT_PG,
     FERRY_OPT_GROUP("ferry-backfill"),
     FERRY_OPT_TOPIC(FERRY_TOPIC_BACKFILL),
-    {"narrow-table", 0, FERRY_OPT_STRING, "telemetry_narrow", "TABLE", "the narrow table", 0},
+    {"narrow-table", 0, FERRY_OPT_STRING, "public.telemetry_narrow", "TABLE", "the narrow table",
+     0},
     {"narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",
      "legacy narrow table columns: ship=COL,channel=COL,time=COL,value=COL", 0},
     {"wide-schema", 0, FERRY_OPT_STRING, "telemetry_wide", "SCHEMA", "schema of the wide tables",
@@ -114,14 +116,14 @@ static int publish_chunks(ferry_pg_t *pg, ferry_producer_t *p, const char *topic
                               PQgetvalue(res, i, 0), "ship_id", PQgetvalue(res, i, 1), "start_ts",
                               (json_int_t)strtoll(PQgetvalue(res, i, 2), NULL, 10), "end_ts",
                               (json_int_t)strtoll(PQgetvalue(res, i, 3), NULL, 10), "planned_at",
-                              (json_int_t)ferry_now_us(), "attempt",
-                              atoi(PQgetvalue(res, i, 4)), "narrow_table", narrow_table);
+                              (json_int_t)ferry_now_us(), "attempt", atoi(PQgetvalue(res, i, 4)),
+                              "narrow_table", narrow_table);
         ferry_buf_reset(&msg);
         ferry_status st = ferry_avro_encode_json(schema, j, &msg, err);
         json_decref(j);
         if (st || ferry_producer_send(p, topic, RD_KAFKA_PARTITION_UA, PQgetvalue(res, i, 1),
-                                      strlen(PQgetvalue(res, i, 1)), msg.data, msg.len, NULL,
-                                      NULL, err)) {
+                                      strlen(PQgetvalue(res, i, 1)), msg.data, msg.len, NULL, NULL,
+                                      err)) {
             sent = -1;
             break;
         }
@@ -330,10 +332,9 @@ static int backfill_plan(int argc, char **argv)
     }
     ferry_buf_append_byte(&arr, '}');
     if (!rc) {
-        int sent = publish_chunks(pg, p, ferry_opts_str(o, "topic"),
-                                  ferry_opts_str(o, "narrow-table"),
-                                  "NOT published AND ship_id = ANY($1::text[])",
-                                  ferry_buf_cstr(&arr), &err);
+        int sent = publish_chunks(
+            pg, p, ferry_opts_str(o, "topic"), ferry_opts_str(o, "narrow-table"),
+            "NOT published AND ship_id = ANY($1::text[])", ferry_buf_cstr(&arr), &err);
         if (sent < 0) {
             ferry_error("publishing tasks: %s", err.msg);
             rc = FERRY_EXIT_FAILED;
@@ -356,9 +357,9 @@ out:
 
 static int backfill_retry(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(argv[0], "(--chunk ID... | --failed) --pg CONNINFO",
-                                     "Re-publishes chosen chunks as tasks (attempts start again).",
-                                     retry_opts);
+    ferry_opts_t *o =
+        ferry_opts_new(argv[0], "(--chunk ID... | --failed) --pg CONNINFO",
+                       "Re-publishes chosen chunks as tasks (attempts start again).", retry_opts);
     int rc;
     if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
         ferry_opts_destroy(o);
@@ -450,8 +451,8 @@ typedef struct reject {
 
 typedef struct bworker {
     const ferry_opts_t *o;
-    ferry_pg_t *pg;     /* writer */
-    ferry_pg_t *rd;     /* reader (COPY OUT) */
+    ferry_pg_t *pg; /* writer */
+    ferry_pg_t *rd; /* reader (COPY OUT) */
     ferry_wcat_t *cat;
     ferry_narrow_src_t src;
     char worker_id[128];
@@ -757,11 +758,12 @@ static ferry_status do_part(bworker_t *w, const chunk_t *c, ferry_wship_t *ship,
     ferry_buf_append_str(&sql, "COPY (SELECT x.ts, x.channel_id, x.value_double, x.value_long,"
                                " x.value_bool, x.value_text FROM (");
     ferry_narrow_src_select(&w->src, &sql);
-    ferry_buf_append_str(&sql, ") x WHERE x.ship_id = current_setting('ferry.bf_ship')"
-                               " AND x.ts >= current_setting('ferry.bf_from')::timestamptz"
-                               " AND x.ts < current_setting('ferry.bf_to')::timestamptz"
-                               " AND x.channel_id = ANY(current_setting('ferry.bf_channels')::text[])"
-                               " ORDER BY x.ts) TO STDOUT (FORMAT binary)");
+    ferry_buf_append_str(&sql,
+                         ") x WHERE x.ship_id = current_setting('ferry.bf_ship')"
+                         " AND x.ts >= current_setting('ferry.bf_from')::timestamptz"
+                         " AND x.ts < current_setting('ferry.bf_to')::timestamptz"
+                         " AND x.channel_id = ANY(current_setting('ferry.bf_channels')::text[])"
+                         " ORDER BY x.ts) TO STDOUT (FORMAT binary)");
     PGresult *res = PQexec(ferry_pg_conn(w->rd), ferry_buf_cstr(&sql));
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
         st = ferry_pg_classify(w->rd, res, "COPY OUT", err);
@@ -838,7 +840,8 @@ static ferry_status do_part(bworker_t *w, const chunk_t *c, ferry_wship_t *ship,
     ferry_pg_append_ident(&sql, w->cat->wide_schema);
     ferry_buf_append_byte(&sql, '.');
     ferry_pg_append_ident(&sql, wide);
-    ferry_buf_append_str(&sql, " AS t SELECT * FROM ferry_bf_stage ON CONFLICT (ts) DO UPDATE SET ");
+    ferry_buf_append_str(&sql,
+                         " AS t SELECT * FROM ferry_bf_stage ON CONFLICT (ts) DO UPDATE SET ");
     for (int i = 0; i < pc.ncols; i++) {
         const char *col = pc.cols[i]->column;
         if (i)
@@ -880,8 +883,9 @@ static ferry_status write_rejects(bworker_t *w, const chunk_t *c, ferry_err_t *e
     for (int i = 0; i < w->nrejects; i++) {
         char ts[48];
         ferry_mig_ts_param(w->rejects[i].ts, ts, sizeof ts);
-        const char *p[] = {c->chunk_id, c->ship, w->rejects[i].channel, ts,
-                           w->rejects[i].value, w->rejects[i].reason};
+        const char *p[] = {c->chunk_id,           c->ship,
+                           w->rejects[i].channel, ts,
+                           w->rejects[i].value,   w->rejects[i].reason};
         PGresult *res = ferry_pg_query(w->pg,
                                        "INSERT INTO ferry.backfill_rejects VALUES ($1, $2, $3,"
                                        " $4::timestamptz, $5, $6) ON CONFLICT DO NOTHING",
@@ -1003,8 +1007,9 @@ static ferry_status handle_task(bworker_t *w, ferry_producer_t *dlq, const rd_ka
             continue;
         }
         if (!attempts[0]) {
-            ferry_pg_query_value(w->pg, "SELECT status FROM ferry.backfill_chunks WHERE chunk_id = $1",
-                                 1, p, status, sizeof status, &err);
+            ferry_pg_query_value(w->pg,
+                                 "SELECT status FROM ferry.backfill_chunks WHERE chunk_id = $1", 1,
+                                 p, status, sizeof status, &err);
             ferry_info("chunk %s is %s: skipped", c.chunk_id, status[0] ? status : "unknown");
             return FERRY_OK;
         }
@@ -1074,10 +1079,14 @@ static int backfill_run(int argc, char **argv)
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     snprintf(w.worker_id, sizeof w.worker_id, "%s:%d", host, (int)getpid());
-    if ((rc = connect_pg(o, "ferry backfill run", &w.pg)))
+    /* application names carry the pid, so an operator can tell the workers apart */
+    char app[64];
+    snprintf(app, sizeof app, "ferry backfill run %d", (int)getpid());
+    if ((rc = connect_pg(o, app, &w.pg)))
         goto out;
     ferry_pg_retry_t retry = {200, 10000, 60000};
-    w.rd = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry backfill reader", &retry, &err);
+    snprintf(app, sizeof app, "ferry backfill reader %d", (int)getpid());
+    w.rd = ferry_pg_connect(ferry_opts_str(o, "pg"), app, &retry, &err);
     if (!w.rd) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_UNAVAILABLE;
@@ -1103,8 +1112,8 @@ static int backfill_run(int argc, char **argv)
         rc = FERRY_EXIT_USAGE;
         goto out;
     }
-    int64_t idle_ms = ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle")
-                                                         : -1;
+    int64_t idle_ms =
+        ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle") : -1;
     int64_t idle_since = -1, done = 0;
     int max_attempts = (int)ferry_opts_int(o, "max-attempts");
     while (ferry_running()) {

@@ -34,7 +34,7 @@ static const ferry_opt_t dualwrite_opts[] = {
     FERRY_OPT_PG,
     FERRY_OPT_GROUP("ferry-dualwrite"),
     FERRY_OPT_TOPIC(FERRY_TOPIC_TELEMETRY),
-    {"narrow-table", 0, FERRY_OPT_STRING, "telemetry_narrow", "TABLE",
+    {"narrow-table", 0, FERRY_OPT_STRING, "public.telemetry_narrow", "TABLE",
      "narrow table (may be schema-qualified); created in ferry's layout unless --narrow-columns",
      0},
     {"narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",
@@ -186,6 +186,10 @@ static void batch_add(worker_t *w, rd_kafka_message_t *m)
 
 static void batch_clear(worker_t *w)
 {
+    for (int i = 0; i < w->nrecs; i++) {
+        free(w->recs[i].owned);
+        w->recs[i].owned = NULL;
+    }
     for (int i = 0; i < w->nmsgs; i++)
         rd_kafka_message_destroy(w->msgs[i]);
     w->nmsgs = 0;

@@ -231,19 +231,25 @@ static ferry_status narrow_via_stage(ferry_pg_t *pg, dw_narrow_t *nw, dw_rec_t *
         return st;
     ferry_buf_t sql = FERRY_BUF_INIT;
     /* Readings whose narrow row exists already (a replay, or history the legacy system
-     * wrote) keep that row; their wide cell is not written from the reading, so wide can
-     * never disagree with narrow (replays find their cell already there; history gets its
-     * cell from backfill). */
+     * wrote) keep that row (first write wins), and their wide cell takes the value of that
+     * row, not of the reading: wide can never disagree with narrow, and a replay after a
+     * rollback restores exactly what narrow holds. */
     if (!nw->legacy)
         ferry_buf_appendf(&sql,
-                          "SELECT s.seq FROM ferry_narrow_stage s JOIN %s n ON n.ship_id = s.ship_id"
+                          "SELECT s.seq, n.value_double, n.value_long, n.value_bool, n.value_text"
+                          " FROM ferry_narrow_stage s JOIN %s n ON n.ship_id = s.ship_id"
                           " AND n.channel_id = s.channel_id AND n.ts = s.ts",
                           nw->table_sql);
     else
         ferry_buf_appendf(&sql,
-                          "SELECT s.seq FROM ferry_narrow_stage s JOIN %s n ON n.%s = s.ship_id"
+                          "SELECT s.seq, %s%s%s, NULL::bigint, NULL::boolean, %s%s%s"
+                          " FROM ferry_narrow_stage s JOIN %s n ON n.%s = s.ship_id"
                           " AND n.%s = s.channel_id AND n.%s = s.ts",
-                          nw->table_sql, nw->col_ship, nw->col_channel, nw->col_time);
+                          nw->value_numeric ? "n." : "", nw->value_numeric ? nw->col_value : "",
+                          nw->value_numeric ? "::double precision" : "NULL::double precision",
+                          nw->value_numeric ? "" : "n.", nw->value_numeric ? "" : nw->col_value,
+                          nw->value_numeric ? "NULL::text" : "::text", nw->table_sql,
+                          nw->col_ship, nw->col_channel, nw->col_time);
     PGresult *dup = ferry_pg_query(pg, ferry_buf_cstr(&sql), 0, NULL, err);
     if (!dup) {
         ferry_buf_free(&sql);
@@ -251,8 +257,30 @@ static ferry_status narrow_via_stage(ferry_pg_t *pg, dw_narrow_t *nw, dw_rec_t *
     }
     for (int i = 0; i < PQntuples(dup); i++) {
         int k = atoi(PQgetvalue(dup, i, 0));
-        if (k >= 0 && k < n)
-            recs[k]->no_wide = 1;
+        if (k < 0 || k >= n)
+            continue;
+        dw_rec_t *rc = recs[k];
+        ferry_reading_t *r = &rc->r;
+        free(rc->owned);
+        rc->owned = NULL;
+        if (!PQgetisnull(dup, i, 1)) {
+            r->type = FERRY_VALUE_DOUBLE;
+            r->v.d = strtod(PQgetvalue(dup, i, 1), NULL);
+        } else if (!PQgetisnull(dup, i, 2)) {
+            r->type = FERRY_VALUE_LONG;
+            r->v.l = strtoll(PQgetvalue(dup, i, 2), NULL, 10);
+        } else if (!PQgetisnull(dup, i, 3)) {
+            r->type = FERRY_VALUE_BOOL;
+            r->v.b = PQgetvalue(dup, i, 3)[0] == 't';
+        } else if (!PQgetisnull(dup, i, 4)) {
+            rc->owned = strdup(PQgetvalue(dup, i, 4));
+            r->type = FERRY_VALUE_STRING;
+            r->v.s = (ferry_str_t){rc->owned, strlen(rc->owned)};
+        } else {
+            r->type = FERRY_VALUE_NULL;
+        }
+        if (!rc->col || r->type == FERRY_VALUE_NULL || ferry_wtype_fits(rc->col->type, r) != 0)
+            rc->no_wide = 1;
     }
     PQclear(dup);
     ferry_buf_reset(&sql);

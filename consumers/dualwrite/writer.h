@@ -27,8 +27,8 @@ typedef struct dw_rec {
     int64_t offset;
     uint32_t seq;
     int dropped; /* duplicate in the batch, or dead-lettered */
-    int no_wide; /* its narrow row already existed (another value may be there): the wide
-                    cell is left to that row's writer or to backfill, so wide == narrow */
+    int no_wide;  /* no wide cell from this reading in this write */
+    char *owned;  /* a value copied from the existing narrow row (freed with the batch) */
     rd_kafka_message_t *msg;
 } dw_rec_t;
 

@@ -1,0 +1,416 @@
+/* tmdb.c - TMDB API v3 bodies, URLs and the MovieCrawled event (see tmdb.h). */
+#include "tmdb.h"
+
+#include "ferry/http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name, *path;
+} tmdb_lists[] = {
+    {"popular", "movie/popular"},
+    {"top_rated", "movie/top_rated"},
+    {"now_playing", "movie/now_playing"},
+};
+
+const char *tmdb_list_path(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < sizeof tmdb_lists / sizeof *tmdb_lists; i++)
+        if (strcmp(name, tmdb_lists[i].name) == 0 || strcmp(name, tmdb_lists[i].path) == 0)
+            return tmdb_lists[i].path;
+    return NULL;
+}
+
+const char *tmdb_list_names(void)
+{
+    return "popular, top_rated, now_playing";
+}
+
+/* ---- a tiny scanner over JSON text that jansson has already accepted ------------------- */
+
+static int is_ws(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && is_ws(*p))
+        p++;
+    return p;
+}
+
+/* p at the opening quote; returns the position after the closing one (or end). */
+static const char *skip_string(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\')
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return end;
+}
+
+/* Returns the position after the value starting at p. */
+static const char *skip_value(const char *p, const char *end)
+{
+    if (p >= end)
+        return end;
+    if (*p == '"')
+        return skip_string(p, end);
+    if (*p == '{' || *p == '[') {
+        int depth = 0;
+        while (p < end) {
+            if (*p == '"') {
+                p = skip_string(p, end);
+                continue;
+            }
+            if (*p == '{' || *p == '[')
+                depth++;
+            else if (*p == '}' || *p == ']') {
+                if (--depth == 0)
+                    return p + 1;
+            }
+            p++;
+        }
+        return end;
+    }
+    while (p < end && !is_ws(*p) && *p != ',' && *p != '}' && *p != ']')
+        p++;
+    return p;
+}
+
+/* Finds the text span of every element of the top-level "results" array. Returns the
+ * number found (the last "results" key wins, as in jansson), or -1 when the shape is not
+ * the expected one. */
+static long find_result_spans(const char *text, size_t len, tmdb_item_t *items, size_t max)
+{
+    const char *p = text, *end = text + len;
+    long found = -1;
+    p = skip_ws(p, end);
+    if (p >= end || *p != '{')
+        return -1;
+    p++;
+    for (;;) {
+        p = skip_ws(p, end);
+        if (p >= end || *p == '}')
+            break;
+        if (*p != '"')
+            return -1;
+        const char *k = p + 1;
+        p = skip_string(p, end);
+        size_t klen = (size_t)(p - k) - 1;
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':')
+            return -1;
+        p = skip_ws(p + 1, end);
+        if (klen == 7 && memcmp(k, "results", 7) == 0 && p < end && *p == '[') {
+            size_t n = 0;
+            p++;
+            for (;;) {
+                p = skip_ws(p, end);
+                if (p >= end)
+                    return -1;
+                if (*p == ']') {
+                    p++;
+                    break;
+                }
+                const char *v = p;
+                p = skip_value(p, end);
+                if (n < max) {
+                    items[n].raw = v;
+                    items[n].raw_len = (size_t)(p - v);
+                }
+                n++;
+                p = skip_ws(p, end);
+                if (p < end && *p == ',')
+                    p++;
+            }
+            found = (long)n;
+        } else {
+            p = skip_value(p, end);
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p == ',')
+            p++;
+    }
+    return found;
+}
+
+void tmdb_json_minify(const char *text, size_t len, ferry_buf_t *out)
+{
+    const char *p = text, *end = text + len;
+    ferry_buf_reserve(out, len);
+    while (p < end) {
+        if (*p == '"') {
+            const char *s = p;
+            p = skip_string(p, end);
+            ferry_buf_append(out, s, (size_t)(p - s));
+        } else {
+            if (!is_ws(*p))
+                ferry_buf_append_byte(out, (unsigned char)*p);
+            p++;
+        }
+    }
+}
+
+static int64_t int_field(const json_t *obj, const char *name)
+{
+    const json_t *v = json_object_get(obj, name);
+    if (json_is_integer(v))
+        return json_integer_value(v);
+    if (json_is_real(v))
+        return (int64_t)json_real_value(v);
+    return -1;
+}
+
+ferry_status tmdb_list_parse(const char *body, size_t len, tmdb_list_t *out, ferry_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, 0, &jerr);
+    if (!root)
+        return ferry_err_set(err, FERRY_POISON, "list body is not JSON: %s (line %d)", jerr.text,
+                             jerr.line);
+    json_t *results = json_object_get(root, "results");
+    if (!json_is_object(root) || !json_is_array(results)) {
+        json_decref(root);
+        return ferry_err_set(err, FERRY_POISON, "list body has no \"results\" array");
+    }
+    out->text = malloc(len + 1);
+    if (!out->text)
+        abort();
+    memcpy(out->text, body, len);
+    out->text[len] = '\0';
+    out->root = root;
+    out->page = int_field(root, "page");
+    out->total_pages = int_field(root, "total_pages");
+    out->n = json_array_size(results);
+    out->items = calloc(out->n ? out->n : 1, sizeof *out->items);
+    if (!out->items)
+        abort();
+    long spans = find_result_spans(out->text, len, out->items, out->n);
+    for (size_t i = 0; i < out->n; i++) {
+        out->items[i].json = json_array_get(results, i);
+        if (spans != (long)out->n) { /* cannot happen for bodies jansson accepts; be safe */
+            out->items[i].raw = NULL;
+            out->items[i].raw_len = 0;
+        }
+    }
+    return FERRY_OK;
+}
+
+void tmdb_list_free(tmdb_list_t *l)
+{
+    if (!l)
+        return;
+    json_decref(l->root);
+    free(l->items);
+    free(l->text);
+    memset(l, 0, sizeof *l);
+}
+
+ferry_status tmdb_details_check(const char *body, size_t len, ferry_buf_t *out, ferry_err_t *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, 0, &jerr);
+    if (!root)
+        return ferry_err_set(err, FERRY_POISON, "details body is not JSON: %s (line %d)", jerr.text,
+                             jerr.line);
+    int ok = json_is_object(root);
+    json_decref(root);
+    if (!ok)
+        return ferry_err_set(err, FERRY_POISON, "details body is not a JSON object");
+    tmdb_json_minify(body, len, out);
+    return FERRY_OK;
+}
+
+int tmdb_error_message(const char *body, size_t len, char *out, size_t outsz, int *status_code)
+{
+    if (outsz)
+        out[0] = '\0';
+    if (status_code)
+        *status_code = -1;
+    json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return 0;
+    }
+    const json_t *code = json_object_get(root, "status_code");
+    if (status_code && json_is_integer(code))
+        *status_code = (int)json_integer_value(code);
+    const char *msg = json_string_value(json_object_get(root, "status_message"));
+    if (!msg)
+        msg = json_string_value(json_array_get(json_object_get(root, "errors"), 0));
+    if (msg && outsz)
+        snprintf(out, outsz, "%s", msg);
+    json_decref(root);
+    return msg != NULL;
+}
+
+int tmdb_item_id(const json_t *item, int64_t *id)
+{
+    const json_t *v = json_object_get(item, "id");
+    if (!json_is_integer(v) || json_integer_value(v) <= 0)
+        return -1;
+    *id = json_integer_value(v);
+    return 0;
+}
+
+/* ---- the event -------------------------------------------------------------------------- */
+
+static json_t *str_or_empty(const json_t *item, const char *name)
+{
+    const char *s = json_string_value(json_object_get(item, name));
+    return json_string(s ? s : "");
+}
+
+static json_t *str_or_null(const json_t *item, const char *name)
+{
+    const char *s = json_string_value(json_object_get(item, name));
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *number(const json_t *item, const char *name)
+{
+    const json_t *v = json_object_get(item, name);
+    return json_real(json_is_number(v) ? json_number_value(v) : 0.0);
+}
+
+static json_t *integer(const json_t *item, const char *name)
+{
+    int64_t v = int_field(item, name);
+    return json_integer(v < 0 ? 0 : v);
+}
+
+static json_t *flag(const json_t *item, const char *name)
+{
+    return json_boolean(json_is_true(json_object_get(item, name)));
+}
+
+static json_t *genre_ids(const json_t *item)
+{
+    json_t *out = json_array();
+    const json_t *arr = json_object_get(item, "genre_ids");
+    size_t i;
+    const json_t *g;
+    json_array_foreach(arr, i, g)
+    {
+        if (json_is_integer(g))
+            json_array_append_new(out, json_integer(json_integer_value(g)));
+    }
+    return out;
+}
+
+static json_t *opt_str(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+json_t *tmdb_movie_event(const tmdb_item_t *item, const char *details, size_t details_len,
+                         const tmdb_meta_t *meta, ferry_err_t *err)
+{
+    const json_t *it = item->json;
+    int64_t id;
+    if (!json_is_object(it) || tmdb_item_id(it, &id) != 0) {
+        ferry_err_set(err, FERRY_POISON, "list item without a positive integer \"id\"");
+        return NULL;
+    }
+    ferry_buf_t raw = FERRY_BUF_INIT;
+    if (item->raw) {
+        tmdb_json_minify(item->raw, item->raw_len, &raw);
+    } else {
+        char *s = json_dumps(it, JSON_COMPACT);
+        if (s)
+            ferry_buf_append_str(&raw, s);
+        free(s);
+    }
+    json_t *ev = json_object();
+    json_object_set_new(ev, "id", json_integer(id));
+    json_object_set_new(ev, "title", str_or_empty(it, "title"));
+    json_object_set_new(ev, "original_title", str_or_empty(it, "original_title"));
+    json_object_set_new(ev, "original_language", str_or_empty(it, "original_language"));
+    json_object_set_new(ev, "overview", str_or_empty(it, "overview"));
+    json_object_set_new(ev, "release_date", str_or_empty(it, "release_date"));
+    json_object_set_new(ev, "popularity", number(it, "popularity"));
+    json_object_set_new(ev, "vote_average", number(it, "vote_average"));
+    json_object_set_new(ev, "vote_count", integer(it, "vote_count"));
+    json_object_set_new(ev, "adult", flag(it, "adult"));
+    json_object_set_new(ev, "video", flag(it, "video"));
+    json_object_set_new(ev, "genre_ids", genre_ids(it));
+    json_object_set_new(ev, "poster_path", str_or_null(it, "poster_path"));
+    json_object_set_new(ev, "backdrop_path", str_or_null(it, "backdrop_path"));
+    json_object_set_new(ev, "details_json",
+                        details ? json_stringn(details, details_len) : json_null());
+    json_object_set_new(ev, "raw_json", json_stringn((const char *)raw.data, raw.len));
+    json_object_set_new(ev, "job_id", json_string(meta->job_id));
+    json_object_set_new(ev, "endpoint", json_string(meta->endpoint));
+    json_object_set_new(ev, "page", json_integer(meta->page));
+    json_object_set_new(ev, "fetched_at", json_integer(meta->fetched_at_us));
+    json_object_set_new(ev, "language", opt_str(meta->language));
+    json_object_set_new(ev, "region", opt_str(meta->region));
+    ferry_buf_free(&raw);
+    return ev;
+}
+
+/* ---- URLs ------------------------------------------------------------------------------- */
+
+static void append_base(ferry_buf_t *out, const char *base)
+{
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    ferry_buf_append(out, base, n);
+}
+
+void tmdb_list_url(ferry_buf_t *out, const char *base, const char *path, int page,
+                   const char *language, const char *region, const char *api_key)
+{
+    append_base(out, base);
+    ferry_buf_appendf(out, "/%s?page=%d", path, page);
+    if (language) {
+        ferry_buf_append_str(out, "&language=");
+        ferry_http_escape(out, language);
+    }
+    if (region) {
+        ferry_buf_append_str(out, "&region=");
+        ferry_http_escape(out, region);
+    }
+    if (api_key) {
+        ferry_buf_append_str(out, "&api_key=");
+        ferry_http_escape(out, api_key);
+    }
+}
+
+void tmdb_details_url(ferry_buf_t *out, const char *base, int64_t id, const char *language,
+                      const char *api_key)
+{
+    append_base(out, base);
+    ferry_buf_appendf(out, "/movie/%lld", (long long)id);
+    char sep = '?';
+    if (language) {
+        ferry_buf_appendf(out, "%clanguage=", sep);
+        ferry_http_escape(out, language);
+        sep = '&';
+    }
+    if (api_key) {
+        ferry_buf_appendf(out, "%capi_key=", sep);
+        ferry_http_escape(out, api_key);
+    }
+}
+
+void tmdb_endpoint_label(const char *base, const char *path, char *out, size_t outsz)
+{
+    const char *p = strstr(base, "://");
+    p = p ? p + 3 : base;
+    p += strcspn(p, "/?#");
+    size_t n = strcspn(p, "?#");
+    while (n > 0 && p[n - 1] == '/')
+        n--;
+    snprintf(out, outsz, "%.*s/%s", (int)n, p, path);
+}
