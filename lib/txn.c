@@ -167,8 +167,8 @@ ferry_status ferry_txn_commit(ferry_txn_t *t, rd_kafka_t *consumer_rk,
     }
 }
 
-void ferry_txn_offsets_add(rd_kafka_topic_partition_list_t *l, const char *topic,
-                           int32_t partition, int64_t next_offset)
+void ferry_txn_offsets_add(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t partition,
+                           int64_t next_offset)
 {
     rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(l, topic, partition);
     if (!tp)

@@ -51,8 +51,7 @@ static ferry_status get_double(const avro_value_t *rec, const char *name, double
     return FERRY_OK;
 }
 
-static ferry_status get_bool(const avro_value_t *rec, const char *name, int *out,
-                             ferry_err_t *err)
+static ferry_status get_bool(const avro_value_t *rec, const char *name, int *out, ferry_err_t *err)
 {
     avro_value_t f;
     if (field(rec, name, AVRO_BOOLEAN, &f, err))
@@ -95,8 +94,7 @@ ferry_status movie_from_avro(const avro_value_t *value, movie_t *m, ferry_err_t 
         get_str(value, "details_json", 1, &m->details_json, err) ||
         get_str(value, "raw_json", 0, &m->raw_json, err) ||
         get_str(value, "job_id", 0, &m->job_id, err) ||
-        get_str(value, "endpoint", 0, &m->endpoint, err) ||
-        get_int(value, "page", &m->page, err) ||
+        get_str(value, "endpoint", 0, &m->endpoint, err) || get_int(value, "page", &m->page, err) ||
         get_long(value, "fetched_at", &m->fetched_at_us, err) ||
         get_str(value, "language", 1, &m->language, err) ||
         get_str(value, "region", 1, &m->region, err))
@@ -212,8 +210,10 @@ const char *movie_validate(const movie_t *m, char *msg, size_t msgsz)
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
         if (has_nul(texts[i].s))
             BAD("nul_in_text", "%s contains a NUL character", texts[i].name);
-    if (m->title.len == 0)
-        BAD("empty_title", "title is empty");
+    /* TMDB sends a null or empty title when there is no translation for the requested
+     * language; such a movie is still a movie as long as it has its original title. */
+    if (m->title.len == 0 && m->original_title.len == 0)
+        BAD("empty_title", "title and original_title are both empty");
     if (!isfinite(m->vote_average) || m->vote_average < 0.0 || m->vote_average > 10.0)
         BAD("invalid_vote_average", "vote_average %g is not within 0..10", m->vote_average);
     if (m->vote_count < 0)
@@ -312,9 +312,9 @@ size_t movie_derive(const movie_t *m, watch_row_t rows[MOVIE_MAX_VIEWS])
         r->user_id = 1 + (int64_t)((a + (uint64_t)i * b) % MOVIE_USER_POOL);
         double secs = MOVIE_RUNTIME_SECONDS * frac * (1.0 + 0.1 * next_noise(&state));
         secs = nearbyint(secs);
-        r->watch_seconds = secs < 0        ? 0
+        r->watch_seconds = secs < 0                       ? 0
                            : secs > MOVIE_RUNTIME_SECONDS ? MOVIE_RUNTIME_SECONDS
-                                                           : (int32_t)secs;
+                                                          : (int32_t)secs;
         double rating = nearbyint((m->vote_average / 2.0 + 0.5 * next_noise(&state)) * 2.0) / 2.0;
         r->rating = rating < 0.5 ? 0.5 : rating > 5.0 ? 5.0 : rating;
         r->popularity = m->popularity;

@@ -16,9 +16,9 @@
 #define MOVIE_DERIVATION_VERSION 1
 
 /* The derivation's constants (docs/movies.md). */
-#define MOVIE_MAX_VIEWS       64   /* views derived per movie, at most */
-#define MOVIE_USER_POOL       1000 /* synthetic user ids are 1..MOVIE_USER_POOL */
-#define MOVIE_RUNTIME_SECONDS 7200 /* watch time is bounded by a 120-minute runtime */
+#define MOVIE_MAX_VIEWS       64          /* views derived per movie, at most */
+#define MOVIE_USER_POOL       1000        /* synthetic user ids are 1..MOVIE_USER_POOL */
+#define MOVIE_RUNTIME_SECONDS 7200        /* watch time is bounded by a 120-minute runtime */
 #define MOVIE_EVENT_WINDOW_S  (7 * 86400) /* event times fall in the 7 days before the fetch */
 
 /* A borrowed string: points into the Avro value the movie was read from. */

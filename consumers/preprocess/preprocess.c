@@ -77,7 +77,7 @@ typedef struct pp {
     const char *features_topic;
     rd_kafka_message_t **batch;
     size_t n, cap, alloc; /* held records; cap = --batch-size; alloc = array size */
-    int careful; /* a savepoint per record: set after PostgreSQL rejected a record */
+    int careful;          /* a savepoint per record: set after PostgreSQL rejected a record */
     pp_stats_t st;
     int fatal;
     ferry_err_t fatal_err;
@@ -329,8 +329,7 @@ static void on_rebalance(ferry_consumer_t *c, int revoke,
     size_t kept = 0, dropped = 0;
     for (size_t i = 0; i < pp->n; i++) {
         rd_kafka_message_t *m = pp->batch[i];
-        if (rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt),
-                                               m->partition)) {
+        if (rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition)) {
             rd_kafka_message_destroy(m);
             dropped++;
         } else {
@@ -354,8 +353,7 @@ static void report(const pp_t *pp, const char *tag, int64_t t0)
                tag, (unsigned long long)pp->st.records, (unsigned long long)pp->st.movies,
                (unsigned long long)pp->st.stale, (unsigned long long)pp->st.features,
                (unsigned long long)pp->st.dead, (unsigned long long)ts.committed,
-               (unsigned long long)ts.aborted,
-               secs > 0 ? (double)pp->st.records / secs : 0.0);
+               (unsigned long long)ts.aborted, secs > 0 ? (double)pp->st.records / secs : 0.0);
 }
 
 /* Fails fast when an output topic is missing: producing to it would only time out. */
@@ -370,7 +368,7 @@ static ferry_status require_topic(rd_kafka_t *rk, const char *topic, ferry_err_t
 
 static int exit_for(ferry_status st)
 {
-    return st == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE
+    return st == FERRY_RETRY   ? FERRY_EXIT_UNAVAILABLE
            : st == FERRY_USAGE ? FERRY_EXIT_USAGE
                                : FERRY_EXIT_FAILED;
 }

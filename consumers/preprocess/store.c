@@ -9,10 +9,10 @@
 
 struct movie_store {
     ferry_pg_t *pg;
-    char *movies;      /* quoted, possibly qualified */
-    char *watch;       /* quoted, possibly qualified */
-    char *schemas[2];  /* quoted schema names to create, or NULL */
-    char *put_sql;     /* the per-movie statement */
+    char *movies;       /* quoted, possibly qualified */
+    char *watch;        /* quoted, possibly qualified */
+    char *schemas[2];   /* quoted schema names to create, or NULL */
+    char *put_sql;      /* the per-movie statement */
     ferry_buf_t arr[5]; /* scratch for the array parameters, reused */
 };
 
@@ -120,50 +120,50 @@ void movie_store_destroy(movie_store_t *s)
 ferry_status movie_store_ensure(movie_store_t *s, ferry_err_t *err)
 {
     ferry_buf_t q = FERRY_BUF_INIT;
-    ferry_buf_append_str(&q, "BEGIN; SELECT pg_advisory_xact_lock(hashtext('ferry.preprocess.ddl'));");
+    ferry_buf_append_str(&q,
+                         "BEGIN; SELECT pg_advisory_xact_lock(hashtext('ferry.preprocess.ddl'));");
     for (int i = 0; i < 2; i++)
         if (s->schemas[i])
             ferry_buf_appendf(&q, "CREATE SCHEMA IF NOT EXISTS %s;", s->schemas[i]);
-    ferry_buf_appendf(
-        &q,
-        "CREATE TABLE IF NOT EXISTS %s ("
-        " id bigint PRIMARY KEY,"
-        " title text NOT NULL,"
-        " original_title text NOT NULL,"
-        " original_language text NOT NULL,"
-        " overview text NOT NULL,"
-        " release_date date,"
-        " popularity double precision NOT NULL,"
-        " vote_average double precision NOT NULL,"
-        " vote_count bigint NOT NULL,"
-        " adult boolean NOT NULL,"
-        " video boolean NOT NULL,"
-        " genre_ids bigint[] NOT NULL,"
-        " poster_path text,"
-        " backdrop_path text,"
-        " raw_json jsonb NOT NULL,"
-        " details_json jsonb,"
-        " job_id text NOT NULL,"
-        " endpoint text NOT NULL,"
-        " page integer NOT NULL,"
-        " fetched_at timestamptz NOT NULL,"
-        " language text,"
-        " region text,"
-        " source_topic text NOT NULL,"
-        " source_partition integer NOT NULL,"
-        " source_offset bigint NOT NULL,"
-        " derivation_version integer NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS %s ("
-        " content_id bigint NOT NULL,"
-        " user_id bigint NOT NULL,"
-        " watch_seconds integer NOT NULL,"
-        " rating double precision NOT NULL,"
-        " popularity double precision NOT NULL,"
-        " event_time timestamptz NOT NULL,"
-        " derivation_version integer NOT NULL,"
-        " PRIMARY KEY (content_id, user_id));"
-        "COMMIT;",
-        s->movies, s->watch);
+    ferry_buf_appendf(&q,
+                      "CREATE TABLE IF NOT EXISTS %s ("
+                      " id bigint PRIMARY KEY,"
+                      " title text NOT NULL,"
+                      " original_title text NOT NULL,"
+                      " original_language text NOT NULL,"
+                      " overview text NOT NULL,"
+                      " release_date date,"
+                      " popularity double precision NOT NULL,"
+                      " vote_average double precision NOT NULL,"
+                      " vote_count bigint NOT NULL,"
+                      " adult boolean NOT NULL,"
+                      " video boolean NOT NULL,"
+                      " genre_ids bigint[] NOT NULL,"
+                      " poster_path text,"
+                      " backdrop_path text,"
+                      " raw_json jsonb NOT NULL,"
+                      " details_json jsonb,"
+                      " job_id text NOT NULL,"
+                      " endpoint text NOT NULL,"
+                      " page integer NOT NULL,"
+                      " fetched_at timestamptz NOT NULL,"
+                      " language text,"
+                      " region text,"
+                      " source_topic text NOT NULL,"
+                      " source_partition integer NOT NULL,"
+                      " source_offset bigint NOT NULL,"
+                      " derivation_version integer NOT NULL);"
+                      "CREATE TABLE IF NOT EXISTS %s ("
+                      " content_id bigint NOT NULL,"
+                      " user_id bigint NOT NULL,"
+                      " watch_seconds integer NOT NULL,"
+                      " rating double precision NOT NULL,"
+                      " popularity double precision NOT NULL,"
+                      " event_time timestamptz NOT NULL,"
+                      " derivation_version integer NOT NULL,"
+                      " PRIMARY KEY (content_id, user_id));"
+                      "COMMIT;",
+                      s->movies, s->watch);
     ferry_status st = ferry_pg_exec(s->pg, ferry_buf_cstr(&q), err);
     ferry_buf_free(&q);
     if (st != FERRY_OK)
@@ -228,8 +228,8 @@ ferry_status movie_store_put(movie_store_t *s, const movie_t *m, const watch_row
         ferry_buf_reset(&s->arr[i]);
         ferry_buf_append_byte(&s->arr[i], '{');
     }
-    ferry_buf_t *g = &s->arr[0], *users = &s->arr[1], *secs = &s->arr[2],
-                *ratings = &s->arr[3], *times = &s->arr[4];
+    ferry_buf_t *g = &s->arr[0], *users = &s->arr[1], *secs = &s->arr[2], *ratings = &s->arr[3],
+                *times = &s->arr[4];
     for (size_t i = 0; i < m->ngenres; i++)
         ferry_buf_appendf(g, "%s%lld", i ? "," : "", (long long)m->genre_ids[i]);
     for (size_t i = 0; i < nrows; i++) {

@@ -49,8 +49,7 @@ static const ferry_opt_t dispatch_opts[] = {
     {"webhook-timeout", 0, FERRY_OPT_DURATION, "10s", "DURATION", "timeout of one request", 0},
     {"max-attempts", 0, FERRY_OPT_INT, "0", "N",
      "give a trigger up (recorded failed, dead-lettered) after N failed attempts (0: never)", 0},
-    {"retry-initial", 0, FERRY_OPT_DURATION, "500ms", "DURATION", "first wait between attempts",
-     0},
+    {"retry-initial", 0, FERRY_OPT_DURATION, "500ms", "DURATION", "first wait between attempts", 0},
     {"retry-max", 0, FERRY_OPT_DURATION, "60s", "DURATION", "longest wait between attempts", 0},
     {"deliveries-table", 0, FERRY_OPT_STRING, "ferry.retrain_deliveries", "TABLE",
      "table recording each trigger's delivery (created when missing; may be schema.table)", 0},
@@ -165,9 +164,9 @@ static ferry_status lookup(ds_t *ds, const char *id, char *status, size_t status
     return FERRY_OK;
 }
 
-static ferry_status record(ds_t *ds, const char *id, const char *group,
-                           const rd_kafka_message_t *m, const char *status, int64_t attempts,
-                           long http_status, const char *error, ferry_err_t *err)
+static ferry_status record(ds_t *ds, const char *id, const char *group, const rd_kafka_message_t *m,
+                           const char *status, int64_t attempts, long http_status,
+                           const char *error, ferry_err_t *err)
 {
     char sql[2048];
     snprintf(sql, sizeof sql,
@@ -267,8 +266,8 @@ static ferry_status deliver(ds_t *ds, const rd_kafka_message_t *m, ferry_err_t *
 {
     const ferry_schema_t *schema = NULL;
     ferry_err_t derr;
-    json_t *trigger = m->payload ? ferry_avro_decode_json(m->payload, m->len, &schema, &derr)
-                                 : NULL;
+    json_t *trigger =
+        m->payload ? ferry_avro_decode_json(m->payload, m->len, &schema, &derr) : NULL;
     if (!trigger || strcmp(ferry_schema_name(schema), "RetrainRequested") != 0) {
         const char *why = !m->payload ? "empty record value"
                           : trigger   ? "not a RetrainRequested record"

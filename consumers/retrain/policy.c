@@ -79,16 +79,16 @@ static uint64_t fnv_add(uint64_t h, const void *data, size_t len)
     return h;
 }
 
-void retrain_trigger_id(const char *group, const char *topic, int64_t seq,
-                        const retrain_tpo_t *wm, size_t nwm, char *out, size_t outsz)
+void retrain_trigger_id(const char *group, const char *topic, int64_t seq, const retrain_tpo_t *wm,
+                        size_t nwm, char *out, size_t outsz)
 {
     uint64_t h = UINT64_C(0xcbf29ce484222325);
     h = fnv_add(h, group, strlen(group) + 1);
     h = fnv_add(h, topic, strlen(topic) + 1);
     for (size_t i = 0; i < nwm; i++) {
         char item[48];
-        int n = snprintf(item, sizeof item, "%d:%lld;", (int)wm[i].partition,
-                         (long long)wm[i].offset);
+        int n =
+            snprintf(item, sizeof item, "%d:%lld;", (int)wm[i].partition, (long long)wm[i].offset);
         h = fnv_add(h, item, (size_t)n);
     }
     h = (h ^ (h >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
@@ -125,12 +125,11 @@ void retrain_policy_json(const retrain_policy_t *p, const char *group, const cha
 void retrain_state_json(const char *group, const char *topic, int64_t seq,
                         const retrain_summary_t *window, ferry_buf_t *out)
 {
-    json_t *j = json_pack("{s:s, s:s, s:I, s:{s:I, s:f, s:f, s:f, s:f}}", "group", group,
-                          "topic", topic, "seq", (json_int_t)seq, "window", "rows",
-                          (json_int_t)window->rows, "rating_mean", window->mean[RETRAIN_RATING],
-                          "rating_sd", window->sd[RETRAIN_RATING], "popularity_mean",
-                          window->mean[RETRAIN_POPULARITY], "popularity_sd",
-                          window->sd[RETRAIN_POPULARITY]);
+    json_t *j = json_pack(
+        "{s:s, s:s, s:I, s:{s:I, s:f, s:f, s:f, s:f}}", "group", group, "topic", topic, "seq",
+        (json_int_t)seq, "window", "rows", (json_int_t)window->rows, "rating_mean",
+        window->mean[RETRAIN_RATING], "rating_sd", window->sd[RETRAIN_RATING], "popularity_mean",
+        window->mean[RETRAIN_POPULARITY], "popularity_sd", window->sd[RETRAIN_POPULARITY]);
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     ferry_buf_append_str(out, s ? s : "{}");
     free(s);

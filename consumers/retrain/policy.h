@@ -36,10 +36,10 @@ typedef struct retrain_summary {
 
 /* What the worker knows of the last trigger of its group (from Kafka after a restart). */
 typedef struct retrain_last {
-    int have;               /* 0: no trigger yet */
-    int64_t seq;            /* 1-based number of the trigger within the group */
-    int64_t total_rows;     /* rows counted up to its watermark */
-    int64_t created_at_us;  /* when it fired */
+    int have;                 /* 0: no trigger yet */
+    int64_t seq;              /* 1-based number of the trigger within the group */
+    int64_t total_rows;       /* rows counted up to its watermark */
+    int64_t created_at_us;    /* when it fired */
     retrain_summary_t window; /* its window: the drift reference */
 } retrain_last_t;
 
@@ -69,8 +69,8 @@ const char *retrain_policy_decide(const retrain_policy_t *p, const retrain_windo
  * the group, the feature topic and the watermark (wm sorted by partition). The same
  * watermark and sequence number always give the same id. Only characters Airflow accepts in
  * a dag_run_id are used. */
-void retrain_trigger_id(const char *group, const char *topic, int64_t seq,
-                        const retrain_tpo_t *wm, size_t nwm, char *out, size_t outsz);
+void retrain_trigger_id(const char *group, const char *topic, int64_t seq, const retrain_tpo_t *wm,
+                        size_t nwm, char *out, size_t outsz);
 
 /* Appends the policy as a JSON object text (the RetrainRequested.policy field), naming the
  * group and feature topic it watches. */

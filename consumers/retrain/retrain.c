@@ -120,8 +120,7 @@ static rd_kafka_t *consumer_new(const ferry_opts_t *o, const char *group, ferry_
 
 /* Reads one RetrainRequested with its state header; keeps it in *last (and its watermark in
  * *wm) when it belongs to (group, topic) and is later than what *last holds. */
-static void consider_trigger(rt_t *rt, const rd_kafka_message_t *m, retrain_tpo_t **wm,
-                             size_t *nwm)
+static void consider_trigger(rt_t *rt, const rd_kafka_message_t *m, retrain_tpo_t **wm, size_t *nwm)
 {
     rd_kafka_headers_t *hdrs = NULL;
     const void *hv = NULL;
@@ -446,8 +445,8 @@ static ferry_status maybe_fire(rt_t *rt, ferry_err_t *err)
 {
     double score = 0;
     int evaluated = 0;
-    const char *reason = retrain_policy_decide(&rt->policy, &rt->window, &rt->last,
-                                               ferry_now_us(), rt->since_us, &score, &evaluated);
+    const char *reason = retrain_policy_decide(&rt->policy, &rt->window, &rt->last, ferry_now_us(),
+                                               rt->since_us, &score, &evaluated);
     if (!reason)
         return FERRY_OK;
     for (int attempt = 0;; attempt++) {
@@ -494,9 +493,8 @@ static ferry_status count_record(rt_t *rt, const rd_kafka_message_t *m, ferry_er
     pt->eof = 0;
     ferry_err_t derr;
     ferry_status st = FERRY_OK;
-    if (!m->payload ||
-        ferry_avro_decode_into(rt->feature_schema, m->payload, m->len, &rt->feature, &derr) !=
-            FERRY_OK) {
+    if (!m->payload || ferry_avro_decode_into(rt->feature_schema, m->payload, m->len, &rt->feature,
+                                              &derr) != FERRY_OK) {
         st = dead_letter(rt, m, "undecodable", m->payload ? derr.msg : "empty record value", err);
     } else {
         avro_value_t f;
@@ -551,8 +549,9 @@ static int parse_policy(const ferry_opts_t *o, retrain_policy_t *p, const char *
         return -1;
     }
     if (p->min_new_rows == 0 && p->max_interval_ms == 0 && p->drift_threshold == 0) {
-        fprintf(stderr, "%s: every rule is off: set --min-new-rows, --max-interval or "
-                        "--drift-threshold\n",
+        fprintf(stderr,
+                "%s: every rule is off: set --min-new-rows, --max-interval or "
+                "--drift-threshold\n",
                 prog);
         return -1;
     }
@@ -570,7 +569,7 @@ ferry_status retrain_require_topic(rd_kafka_t *rk, const char *topic, ferry_err_
 
 static int exit_for(ferry_status st)
 {
-    return st == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE
+    return st == FERRY_RETRY   ? FERRY_EXIT_UNAVAILABLE
            : st == FERRY_USAGE ? FERRY_EXIT_USAGE
                                : FERRY_EXIT_FAILED;
 }

@@ -122,7 +122,8 @@ ferry_status webhook_post(webhook_t *w, const char *body, size_t len, const char
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(w->timeout_ms < 5000 ? w->timeout_ms : 5000));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(w->timeout_ms < 5000 ? w->timeout_ms : 5000));
     curl_easy_setopt(c, CURLOPT_USERAGENT, "ferry/" FERRY_VERSION);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, response);

@@ -73,8 +73,8 @@ ferry_txn_stats_t ferry_txn_stats(const ferry_txn_t *t);
 
 /* Adds (topic, partition, next_offset) to `l`, or raises the offset of an existing element
  * to next_offset when it is larger. For building the offsets of a batch. */
-void ferry_txn_offsets_add(rd_kafka_topic_partition_list_t *l, const char *topic,
-                           int32_t partition, int64_t next_offset);
+void ferry_txn_offsets_add(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t partition,
+                           int64_t next_offset);
 
 /* Aborts an open transaction, then frees the producer. NULL is a no-op. */
 void ferry_txn_destroy(ferry_txn_t *t);

@@ -61,6 +61,8 @@ dw=$!
 WAIT_SECONDS=60 wait_for bash -c "[ \$(psql '$db' -qAtc 'select count(*) from ferry.ship_state') = $SHIPS ]"
 check_eq "cutoff of every ship is its first dual-written reading" "$SHIPS" \
     "$(psql "$db" -qAtc "select count(*) from ferry.ship_state where cutoff_ts = '$T0'")"
+state_of() { ferry status --json --pg "$db" --skip-kafka --ship "$1" 2>/dev/null | jq -r '.ships[0].state'; }
+check_eq "status: a dual-written ship is dual_writing" dual_writing "$(state_of IMO9300001)"
 # A late reading of a new channel at a history timestamp, written by dual-write before backfill.
 echo '{"ship_id":"IMO9300001","channel_id":"late.sensor","timestamp":1772321400000000,"value":42.5}' |
     ferry produce --topic "$topic" --schema TelemetryReading --log-level warn
@@ -69,6 +71,8 @@ echo '{"ship_id":"IMO9300001","channel_id":"late.sensor","timestamp":17723214000
 check_eq "backfill plan exits 0" 0 "$(exit_code ferry backfill plan --all --pg "$db" --topic "$tasks")"
 chunks=$(psql "$db" -qAtc 'select count(*) from ferry.backfill_chunks')
 check_eq "one chunk per ship-day before the cutoff" "$((SHIPS * DAYS))" "$chunks"
+check_eq "status: planned, not yet backfilled: backfilling at 0 %" "backfilling 0" \
+    "$(ferry status --json --pg "$db" --skip-kafka --ship IMO9300004 | jq -r '.ships[0] | "\(.state) \(.chunks.percent_done)"')"
 check_eq "planning again publishes nothing new" 0 "$(exit_code ferry backfill plan --all --pg "$db" --topic "$tasks")"
 check "  (it said so)" grep -q 'planned 0 new chunk(s), published 0 task(s)' "$TMP/err"
 rc=0; wait "$producer" || rc=$?
@@ -112,6 +116,7 @@ check_eq "the late dual-write cell kept its value" "42.5" \
     "$(psql "$db" -qAtc "select value_double from telemetry_narrow where channel_id = 'late.sensor'")"
 check_eq "verify: zero mismatches" 0 "$(exit_code ferry verify --pg "$db")"
 check "verify said ok for every ship" bash -c "[ \$(grep -c ': ok (' '$TMP/out') = $SHIPS ]"
+check_eq "status: verified" verified "$(state_of IMO9300001)"
 
 wide_sum() { # md5 of every wide table of ships LIKE $1
     local q
@@ -142,6 +147,7 @@ check_eq "verify passes again" 0 "$(exit_code ferry verify --pg "$db" --ship IMO
 view=$(psql "$db" -qAtc "select view_name from ferry.cutover where ship_id = 'IMO9300002'")
 before=$(psql "$db" -qAtc "select md5(string_agg(v::text, '' order by ts)) from telemetry.\"$view\" v")
 check_eq "cutover allowed after verify" 0 "$(exit_code ferry cutover --pg "$db" --ship IMO9300002)"
+check_eq "status: cut_over" cut_over "$(state_of IMO9300002)"
 check_eq "the view now reads the wide table" t \
     "$(psql "$db" -qAtc "select definition like '%telemetry_wide%' from pg_views where viewname = '$view'")"
 check_eq "the view returns the same rows before and after cutover" "$before" \
@@ -161,6 +167,7 @@ check_eq "rollback --since after the group stopped" 0 \
 check_eq "the ship's wide rows from T are gone" 0 \
     "$(psql "$db" -qAtc "select count(*) from telemetry_wide.\"$(psql "$db" -qAtc "select table_name from ferry.ship_tables where ship_id='IMO9300003' and part=1")\" where ts >= '2026-03-01 00:30:00+00'")"
 check_eq "the narrow table is untouched" "$((hist + live + 1))" "$(psql "$db" -qAtc 'select count(*) from telemetry_narrow')"
+check_eq "status: rolled_back" rolled_back "$(state_of IMO9300003)"
 check_eq "cutover refused until the ship is verified again" 1 "$(exit_code ferry cutover --pg "$db" --ship IMO9300003)"
 "$FERRY_BIN" dualwrite --pg "$db" --topic "$topic" --group "$group" --until-idle 4s --progress 0 2>"$TMP/dw5.log"
 check_eq "backfill plan after rollback" 0 "$(exit_code ferry backfill plan --ship IMO9300003 --pg "$db" --topic "$tasks")"

@@ -17,7 +17,8 @@ create_topics() {
 # make_movies OUT_GOOD : writes MovieCrawled JSON lines built from the recorded popular page:
 #   pages 1-5: the 20 movies with ids made unique per page; page 2 Korean titles, page 3
 #              the Japanese original titles as titles, page 4 null paths / empty date,
-#              genres and overview, page 5 the recorded details body and language/region;
+#              genres and overview and (for one movie) an empty title, page 5 the
+#              recorded details body and language/region;
 #   page 6:    a later re-fetch of page 1 with other scores (must win);
 #   page 7:    an earlier fetch of page 2 that arrives later (must lose).
 make_movies() {
@@ -33,7 +34,8 @@ make_movies() {
         (base(2) | .title = "영화 " + .title + " (한국어)" | .language = "ko-KR"),
         (base(3) | .title = .original_title + " — 日本語 タイトル"),
         (base(4) | .poster_path = null | .backdrop_path = null | .release_date = ""
-                 | .genre_ids = [] | .overview = ""),
+                 | .genre_ids = [] | .overview = ""
+                 | if .id == 6346494 then .title = "" else . end),
         (base(5) | .details_json = ($det[0] | tojson) | .language = "ko-KR" | .region = "KR"),
         (base(1) | .page = 6 | .fetched_at += 100000000
                  | .vote_average = ((.vote_average + 1.3) | if . > 10 then 10 else . end)
@@ -54,7 +56,7 @@ make_bad() {
         ($m | .id = 0),
         ($m | .id = -3),
         ($m | .release_date = "2021-02-30"),
-        ($m | .title = ""),
+        ($m | .title = "" | .original_title = ""),
         ($m | .popularity = "NaN")' "$FIXTURES/popular_page1.json" >"$1"
 }
 

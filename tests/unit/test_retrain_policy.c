@@ -55,12 +55,14 @@ static void test_max_interval(void **state)
     retrain_window_add(&w, 3, 3);
     /* enough rows, not long enough */
     assert_null(retrain_policy_decide(&p, &w, &no_last, since + 59999999, since, NULL, NULL));
-    assert_string_equal(retrain_policy_decide(&p, &w, &no_last, since + 60000000, since, NULL, NULL),
-                        "max_interval");
+    assert_string_equal(
+        retrain_policy_decide(&p, &w, &no_last, since + 60000000, since, NULL, NULL),
+        "max_interval");
     /* min_new_rows wins when both fire */
     p.min_new_rows = 5;
-    assert_string_equal(retrain_policy_decide(&p, &w, &no_last, since + 60000000, since, NULL, NULL),
-                        "min_new_rows");
+    assert_string_equal(
+        retrain_policy_decide(&p, &w, &no_last, since + 60000000, since, NULL, NULL),
+        "min_new_rows");
 }
 
 static void test_drift(void **state)
@@ -164,30 +166,32 @@ static void test_state_round_trip(void **state)
     assert_true(got.mean[0] == 3.75 && got.mean[1] == 17.5 && got.sd[0] == 0.5 &&
                 got.sd[1] == 2.25);
     ferry_buf_free(&b);
-    assert_int_equal(retrain_state_parse("{}", 2, group, sizeof group, topic, sizeof topic, &seq,
-                                         &got),
-                     -1);
-    assert_int_equal(retrain_state_parse("garbage", 7, group, sizeof group, topic, sizeof topic,
-                                         &seq, &got),
-                     -1);
+    assert_int_equal(
+        retrain_state_parse("{}", 2, group, sizeof group, topic, sizeof topic, &seq, &got), -1);
+    assert_int_equal(
+        retrain_state_parse("garbage", 7, group, sizeof group, topic, sizeof topic, &seq, &got),
+        -1);
 
     retrain_policy_t p = {0};
     p.min_new_rows = 100;
     p.drift_threshold = 0.25;
     ferry_buf_t pj = FERRY_BUF_INIT;
     retrain_policy_json(&p, "g", "t", &pj);
-    assert_string_equal(ferry_buf_cstr(&pj),
-                        "{\"drift_metric\":\"rating\",\"drift_min_rows\":0,\"drift_threshold\":0.25,"
-                        "\"group\":\"g\",\"max_interval_ms\":0,\"min_new_rows\":100,"
-                        "\"min_rows_for_interval\":0,\"topic\":\"t\"}");
+    assert_string_equal(
+        ferry_buf_cstr(&pj),
+        "{\"drift_metric\":\"rating\",\"drift_min_rows\":0,\"drift_threshold\":0.25,"
+        "\"group\":\"g\",\"max_interval_ms\":0,\"min_new_rows\":100,"
+        "\"min_rows_for_interval\":0,\"topic\":\"t\"}");
     ferry_buf_free(&pj);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_min_new_rows), cmocka_unit_test(test_max_interval),
-        cmocka_unit_test(test_drift),        cmocka_unit_test(test_trigger_id),
+        cmocka_unit_test(test_min_new_rows),
+        cmocka_unit_test(test_max_interval),
+        cmocka_unit_test(test_drift),
+        cmocka_unit_test(test_trigger_id),
         cmocka_unit_test(test_state_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
