@@ -13,6 +13,8 @@ struct movie_store {
     char *watch;        /* quoted, possibly qualified */
     char *schemas[2];   /* quoted schema names to create, or NULL */
     char *put_sql;      /* the per-movie statement */
+    PGconn *prepared;   /* the connection put_sql is prepared on (a reconnect drops it) */
+    int prepared_pid;   /* ...and its backend process */
     ferry_buf_t arr[5]; /* scratch for the array parameters, reused */
 };
 
@@ -202,6 +204,36 @@ ferry_status movie_store_rollback_to(movie_store_t *s, ferry_err_t *err)
     return ferry_pg_exec(s->pg, "ROLLBACK TO SAVEPOINT ferry_record", err);
 }
 
+/* Runs the per-movie statement, prepared once per connection (session): parsing and
+ * planning the four-part statement costs about as much as running it. A new connection
+ * (after a reconnect: another backend process) gets it prepared again. */
+static PGresult *put_exec(movie_store_t *s, const char *const *params, ferry_err_t *err)
+{
+    if (!ferry_pg_ok(s->pg)) {
+        ferry_err_set(err, FERRY_RETRY, "PostgreSQL connection lost");
+        return NULL;
+    }
+    PGconn *conn = ferry_pg_conn(s->pg);
+    if (s->prepared != conn || s->prepared_pid != PQbackendPID(conn)) {
+        PGresult *pr = PQprepare(conn, "ferry_movie_put", s->put_sql, 30, NULL);
+        ferry_status st = PQresultStatus(pr) == PGRES_COMMAND_OK
+                              ? FERRY_OK
+                              : ferry_pg_classify(s->pg, pr, "prepare", err);
+        PQclear(pr);
+        if (st != FERRY_OK)
+            return NULL;
+        s->prepared = conn;
+        s->prepared_pid = PQbackendPID(conn);
+    }
+    PGresult *res = PQexecPrepared(conn, "ferry_movie_put", 30, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ferry_pg_classify(s->pg, res, "SQL", err);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
 /* A double as text that PostgreSQL reads back to the same value. */
 static void append_double(ferry_buf_t *b, double v)
 {
@@ -275,7 +307,7 @@ ferry_status movie_store_put(movie_store_t *s, const movie_t *m, const watch_row
         ferry_buf_cstr(ratings),
         ferry_buf_cstr(times),
     };
-    PGresult *res = ferry_pg_query(s->pg, s->put_sql, 30, params, err);
+    PGresult *res = put_exec(s, params, err);
     if (!res)
         return err ? err->status : FERRY_FATAL;
     *won = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") != 0;

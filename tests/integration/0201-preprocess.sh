@@ -138,21 +138,23 @@ check_eq "replay: every bad record dead-lettered once more" 16 \
     "$(dlq_reasons "$run.m1.dlq" | wc -l)"
 
 # ---- run 3: SIGKILL at random moments, restart, converge ---------------------------------
-# One record per transaction (about 3 s of work), killed 0.5-1.5 s after each start.
+# One record per transaction (1-3 s of work), killed at random moments after each start.
 # Static membership (-X group.instance.id) lets the restarted worker take the partitions
 # over at once instead of waiting for the killed member's session to time out.
 committed_count() {
     kcat -C -b "$FERRY_BROKERS" -t "$1" -X isolation.level=read_committed -e -q -f 'x\n' | wc -l
 }
 kills=0 progress=""
-for round in 1 2 3 4; do
+for _ in 1 2 3 4; do
     # the binary itself in the background (not a shell function), so $! is its pid
     "$FERRY_BIN" preprocess --pg "$FERRY_PG_URL" --topic "$run.m3" --features-topic "$run.f3" \
         --group "$run.g3" --movies-table "${tab}_m3" --watch-log-table "${tab}_w3" \
         --batch-size 1 --batch-time 10ms -X group.instance.id="$run.i3" \
         -X session.timeout.ms=6000 >>"$TMP/run3.log" 2>&1 &
     pid=$!
-    sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.5 + (r % 100) / 100 }')"
+    # the first kill early (0.3-0.9 s: surely mid-run), the others 0.5-1.5 s after the start
+    sleep "$(awk -v r="$RANDOM" -v k="$kills" 'BEGIN {
+        printf "%.2f", k == 0 ? 0.3 + (r % 60) / 100 : 0.5 + (r % 100) / 100 }')"
     if [ "$(cat /proc/$pid/comm 2>/dev/null)" = ferry ]; then
         kill -KILL "$pid"
         kills=$((kills + 1))

@@ -1,8 +1,9 @@
+# shellcheck shell=bash
 # movies_lib.sh - helpers for the movie pipeline's shell tests (sourced after lib.sh):
 # building MovieCrawled input from the recorded TMDB page, creating topics, reading a topic
 # the way a read_committed consumer sees it, and checksumming the tables.
 
-KTOOL=${FERRY_SOURCE_DIR:?}/scripts/kafka-tool
+export KTOOL=${FERRY_SOURCE_DIR:?}/scripts/kafka-tool # used by the tests
 FIXTURES=$FERRY_SOURCE_DIR/tests/fixtures/tmdb
 
 # create_topics PARTITIONS TOPIC... : creates the topics, each with its one-partition
