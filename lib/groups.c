@@ -756,3 +756,31 @@ json_t *ferry_reset_plan_json(const ferry_reset_plan_t *p)
     json_object_set_new(j, "partitions", rows);
     return j;
 }
+
+ferry_status ferry_group_lag(ferry_groups_t *g, const char *group, const char *topic, int64_t *lag,
+                             ferry_err_t *err)
+{
+    int n = ferry_groups_partition_count(g, topic, err);
+    if (n < 0)
+        return err ? err->status : FERRY_RETRY;
+    rd_kafka_topic_partition_list_t *committed = NULL;
+    ferry_status st = ferry_group_committed(g, group, topic, &committed, err);
+    if (st)
+        return st;
+    int64_t total = 0;
+    for (int p = 0; p < n && !st; p++) {
+        int64_t low, high;
+        if ((st = ferry_groups_watermarks(g, topic, p, &low, &high, err)))
+            break;
+        int64_t pos = low;
+        for (int i = 0; i < committed->cnt; i++)
+            if (committed->elems[i].partition == p && committed->elems[i].offset >= 0)
+                pos = committed->elems[i].offset;
+        if (high > pos)
+            total += high - pos;
+    }
+    rd_kafka_topic_partition_list_destroy(committed);
+    if (!st)
+        *lag = total;
+    return st;
+}

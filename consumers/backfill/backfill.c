@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "ferry/avro.h"
 #include "ferry/dlq.h"
+#include "ferry/groups.h"
 #include "ferry/kafka.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
@@ -1115,15 +1116,27 @@ static int backfill_run(int argc, char **argv)
     int64_t idle_ms =
         ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle") : -1;
     int64_t idle_since = -1, done = 0;
+    ferry_groups_t *groups = NULL;
     int max_attempts = (int)ferry_opts_int(o, "max-attempts");
     while (ferry_running()) {
         rd_kafka_message_t *m = ferry_consumer_poll(c, 200, &err);
         if (!m) {
             if (idle_ms >= 0 && ferry_consumer_caught_up(c)) {
-                if (idle_since < 0)
+                if (idle_since < 0) {
                     idle_since = ferry_mono_ms();
-                else if (ferry_mono_ms() - idle_since >= idle_ms)
-                    break;
+                } else if (ferry_mono_ms() - idle_since >= idle_ms) {
+                    /* leave only when the whole group has caught up */
+                    int64_t lag = -1;
+                    ferry_err_t lerr;
+                    if (!groups)
+                        groups = ferry_groups_new(o, 10000, &lerr);
+                    if (groups &&
+                        ferry_group_lag(groups, ferry_opts_str(o, "group"), topic, &lag, &lerr) ==
+                            FERRY_OK &&
+                        lag == 0)
+                        break;
+                    idle_since = ferry_mono_ms();
+                }
             }
             continue;
         }
@@ -1136,6 +1149,7 @@ static int backfill_run(int argc, char **argv)
         }
         rd_kafka_message_destroy(m);
     }
+    ferry_groups_destroy(groups);
     ferry_info("done: %lld task(s) handled", (long long)done);
 out:
     ferry_consumer_close(c, NULL);

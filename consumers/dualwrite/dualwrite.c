@@ -19,6 +19,7 @@
 #include "ferry/widecat.h"
 #include "commands.h"
 #include "ferry/dlq.h"
+#include "ferry/groups.h"
 #include "ferry/kafka.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
@@ -43,8 +44,7 @@ static const ferry_opt_t dualwrite_opts[] = {
     {"wide-schema", 0, FERRY_OPT_STRING, "telemetry_wide", "SCHEMA",
      "schema of the per-ship wide tables", 0},
     {"max-columns", 0, FERRY_OPT_INT, "800", "N",
-     "channel columns per wide table before a ship continues in its next table (at most 1500)",
-     0},
+     "channel columns per wide table before a ship continues in its next table (at most 1500)", 0},
     {"batch-rows", 0, FERRY_OPT_INT, "50000", "N", "readings per batch (one transaction)", 0},
     {"batch-time", 0, FERRY_OPT_DURATION, "100ms", "DURATION",
      "longest a reading waits in a batch before it is written", 0},
@@ -121,8 +121,8 @@ static void dead_letter(worker_t *w, const rd_kafka_message_t *m, const char *re
     ferry_err_t err;
     if (ferry_dlq_send(w->dlq, m, FERRY_POISON, reason, msg, &err) != FERRY_OK) {
         /* The DLQ itself failing is not a data problem: stop rather than lose the record. */
-        ferry_error("cannot dead-letter %s[%d]@%lld: %s", rd_kafka_topic_name(m->rkt),
-                    m->partition, (long long)m->offset, err.msg);
+        ferry_error("cannot dead-letter %s[%d]@%lld: %s", rd_kafka_topic_name(m->rkt), m->partition,
+                    (long long)m->offset, err.msg);
         w->fatal = 1;
         ferry_request_stop();
         return;
@@ -277,7 +277,8 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
             rc->col = NULL;
             if (rc->r.type == FERRY_VALUE_NULL)
                 continue;
-            ferry_wcol_t *col = ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
+            ferry_wcol_t *col =
+                ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
             int f = col ? ferry_wtype_fits(col->type, &rc->r) : 2;
             if (f == 0) {
                 rc->col = col;
@@ -314,7 +315,8 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
         dw_rec_t *rc = sorted[i];
         if (rc->dropped || rc->col || rc->r.type == FERRY_VALUE_NULL)
             continue;
-        ferry_wcol_t *col = ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
+        ferry_wcol_t *col =
+            ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
         char msg[512];
         snprintf(msg, sizeof msg, "channel '%.*s' of ship '%.*s' is a %s column; got a %s value",
                  (int)(rc->r.channel_id.len > 200 ? 200 : rc->r.channel_id.len),
@@ -329,8 +331,7 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
 
 /* Writes sorted[lo..hi); on a data error splits the range until the bad reading is found
  * and dead-lettered. */
-static ferry_status write_range(worker_t *w, dw_rec_t **sorted, int lo, int hi,
-                                ferry_err_t *err)
+static ferry_status write_range(worker_t *w, dw_rec_t **sorted, int lo, int hi, ferry_err_t *err)
 {
     dw_write_stats_t ws;
     ferry_status st = dw_write_batch(w->pg, w->cat, &w->narrow, sorted + lo, hi - lo, &ws, err);
@@ -542,9 +543,13 @@ int cmd_dualwrite(int argc, char **argv)
         goto out;
     }
     /* Keep librdkafka's prefetch modest: memory is bounded by the batch, not the lag. */
-    static const char *const cdefaults[] = {"queued.max.messages.kbytes", "8192",
-                                            "fetch.max.bytes", "8388608",
-                                            "max.poll.interval.ms", "600000", NULL};
+    static const char *const cdefaults[] = {"queued.max.messages.kbytes",
+                                            "8192",
+                                            "fetch.max.bytes",
+                                            "8388608",
+                                            "max.poll.interval.ms",
+                                            "600000",
+                                            NULL};
     ferry_consumer_conf_t cc = {0};
     cc.defaults = cdefaults;
     cc.rebalance_cb = on_rebalance;
@@ -558,10 +563,11 @@ int cmd_dualwrite(int argc, char **argv)
     }
     ferry_info("dual-writing %s (group %s) into %s and %s.*", topic, ferry_opts_str(o, "group"),
                w->narrow.table_sql, ferry_opts_str(o, "wide-schema"));
-    int64_t idle_ms = ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle")
-                                                         : -1;
+    int64_t idle_ms =
+        ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle") : -1;
     int64_t every = ferry_opts_duration_ms(o, "progress");
     int64_t t0 = ferry_mono_ms(), next_progress = t0 + every, idle_since = -1;
+    ferry_groups_t *groups = NULL;
     while (ferry_running()) {
         int timeout = 100;
         if (w->nmsgs > 0) {
@@ -584,8 +590,21 @@ int cmd_dualwrite(int argc, char **argv)
             if (idle_since < 0)
                 idle_since = ferry_mono_ms();
             else if (ferry_mono_ms() - idle_since >= idle_ms) {
-                ferry_info("caught up for %lld ms: exiting", (long long)idle_ms);
-                break;
+                /* locally idle: leave only when the whole group has caught up (a partition
+                 * may be between owners during a rebalance) */
+                int64_t lag = -1;
+                ferry_err_t lerr;
+                if (!groups)
+                    groups = ferry_groups_new(o, 10000, &lerr);
+                if (groups &&
+                    ferry_group_lag(groups, ferry_opts_str(o, "group"), topic, &lag, &lerr) ==
+                        FERRY_OK &&
+                    lag == 0) {
+                    ferry_info("group caught up for %lld ms: exiting", (long long)idle_ms);
+                    break;
+                }
+                ferry_debug("idle, but the group's lag is %lld: staying", (long long)lag);
+                idle_since = ferry_mono_ms();
             }
         }
         if (every > 0 && ferry_mono_ms() >= next_progress) {
@@ -593,6 +612,7 @@ int cmd_dualwrite(int argc, char **argv)
             next_progress = ferry_mono_ms() + every;
         }
     }
+    ferry_groups_destroy(groups);
     /* Clean stop: write what is held, commit, leave the group. */
     if (!w->fatal)
         flush(w);
