@@ -72,7 +72,7 @@ check_eq "backfill plan exits 0" 0 "$(exit_code ferry backfill plan --all --pg "
 chunks=$(psql "$db" -qAtc 'select count(*) from ferry.backfill_chunks')
 check_eq "one chunk per ship-day before the cutoff" "$((SHIPS * DAYS))" "$chunks"
 check_eq "status: planned, not yet backfilled: backfilling at 0 %" "backfilling 0" \
-    "$(ferry status --json --pg "$db" --skip-kafka --ship IMO9300004 | jq -r '.ships[0] | "\(.state) \(.chunks.percent_done)"')"
+    "$(ferry status --json --pg "$db" --skip-kafka --ship IMO9300002 | jq -r '.ships[0] | "\(.state) \(.chunks.percent_done)"')"
 check_eq "planning again publishes nothing new" 0 "$(exit_code ferry backfill plan --all --pg "$db" --topic "$tasks")"
 check "  (it said so)" grep -q 'planned 0 new chunk(s), published 0 task(s)' "$TMP/err"
 rc=0; wait "$producer" || rc=$?
