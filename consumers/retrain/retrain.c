@@ -621,23 +621,46 @@ static int retrain_run(int argc, char **argv)
 
     /* 1. fence any predecessor and abort what it left open; 2. read the last trigger;
      * 3. position at the committed offsets (= the last trigger's watermark). */
-    rt.txn = ferry_txn_new(o, txn_id, NULL, &err);
     char dlq[512];
     ferry_dlq_topic(rt.topic, dlq, sizeof dlq);
-    if (!rt.txn ||
-        retrain_require_topic(ferry_producer_rk(ferry_txn_producer(rt.txn)), rt.retrain_topic,
-                              &err) ||
-        retrain_require_topic(ferry_producer_rk(ferry_txn_producer(rt.txn)), dlq, &err) ||
-        load_last_trigger(&rt, o, &wm, &nwm, &err) != FERRY_OK) {
-        ferry_error("%s", err.msg);
-        rc = exit_for(err.status);
-        goto out;
-    }
-    rt.rk = consumer_new(o, rt.group, &err);
-    if (!rt.rk || assign_start(&rt, wm, nwm, &err) != FERRY_OK) {
-        ferry_error("%s", err.msg);
-        rc = exit_for(err.status);
-        goto out;
+    /* Start-up talks to the transaction coordinator and reads the retrain topic; a broker
+     * that is slow or briefly away (FERRY_RETRY) is waited for, not a reason to exit. */
+    for (int attempt = 1;; attempt++) {
+        ferry_status sst = FERRY_OK;
+        rt.txn = ferry_txn_new(o, txn_id, NULL, &err);
+        if (!rt.txn ||
+            retrain_require_topic(ferry_producer_rk(ferry_txn_producer(rt.txn)), rt.retrain_topic,
+                                  &err) ||
+            retrain_require_topic(ferry_producer_rk(ferry_txn_producer(rt.txn)), dlq, &err) ||
+            load_last_trigger(&rt, o, &wm, &nwm, &err) != FERRY_OK)
+            sst = err.status ? err.status : FERRY_FATAL;
+        if (sst == FERRY_OK) {
+            rt.rk = consumer_new(o, rt.group, &err);
+            if (!rt.rk || assign_start(&rt, wm, nwm, &err) != FERRY_OK)
+                sst = err.status ? err.status : FERRY_FATAL;
+        }
+        if (sst == FERRY_OK)
+            break;
+        if (sst != FERRY_RETRY || attempt >= 10 || !ferry_running()) {
+            ferry_error("%s", err.msg);
+            rc = exit_for(sst);
+            goto out;
+        }
+        ferry_warn("start-up: %s; trying again (attempt %d of 10)", err.msg, attempt);
+        if (rt.rk) {
+            rd_kafka_consumer_close(rt.rk);
+            rd_kafka_destroy(rt.rk);
+            rt.rk = NULL;
+        }
+        ferry_txn_destroy(rt.txn);
+        rt.txn = NULL;
+        free(rt.parts);
+        rt.parts = NULL;
+        free(wm);
+        wm = NULL;
+        nwm = 0;
+        memset(&rt.last, 0, sizeof rt.last);
+        ferry_sleep_ms(2000);
     }
     rt.since_us = rt.last.have ? rt.last.created_at_us : ferry_now_us();
     if (rt.last.have)

@@ -58,6 +58,7 @@ check_triggers() {
 # ---- 3.5 N rows -> 3 triggers; restart -> none; 4 N -> the 4th ---------------------------
 feed "$run.fa" 0 $((N * 7 / 2))
 check_eq "worker exits 0" 0 "$(exit_code retrain "$run.fa" "$run.ra" "$run.ga" --min-new-rows $N --until-idle 1s)"
+cp "$TMP/err" "$TMP/ga.log"
 check "worker reports the rows waiting" grep -q '100 rows wait for the next trigger' "$TMP/err"
 triggers "$run.ra" >"$TMP/ta"
 check_triggers "3.5 N rows" "$TMP/ta" 3
