@@ -174,8 +174,8 @@ ferry_status ferry_narrow_ships(ferry_pg_t *pg, const ferry_narrow_src_t *src, c
 }
 
 ferry_status ferry_narrow_ship_range(ferry_pg_t *pg, const ferry_narrow_src_t *src,
-                                     const char *ship, int64_t *min_us, int64_t *max_us,
-                                     int *found, ferry_err_t *err)
+                                     const char *ship, int64_t *min_us, int64_t *max_us, int *found,
+                                     ferry_err_t *err)
 {
     /* Per channel, min and max come from the (ship, channel, ts) index: a loose scan over the
      * ship's channels instead of reading all of its rows. */
@@ -210,8 +210,8 @@ ferry_status ferry_mig_event(ferry_pg_t *pg, const char *ship, const char *event
 {
     const char *p[] = {ship, event, details_json};
     PGresult *res = ferry_pg_query(
-        pg, "INSERT INTO ferry.ship_events (ship_id, event, details) VALUES ($1, $2, $3::jsonb)",
-        3, p, err);
+        pg, "INSERT INTO ferry.ship_events (ship_id, event, details) VALUES ($1, $2, $3::jsonb)", 3,
+        p, err);
     if (!res)
         return err->status;
     PQclear(res);

@@ -77,7 +77,7 @@ int ferry_wtype_fits(ferry_wtype t, const ferry_reading_t *r)
 }
 
 void ferry_safe_name(const char *prefix, const char *text, size_t len, size_t keep, char *out,
-                  size_t outsz)
+                     size_t outsz)
 {
     char san[64];
     size_t n = 0;
@@ -85,8 +85,8 @@ void ferry_safe_name(const char *prefix, const char *text, size_t len, size_t ke
         unsigned char ch = (unsigned char)text[i];
         if (ch >= 'A' && ch <= 'Z')
             ch = (unsigned char)(ch - 'A' + 'a');
-        san[n++] = ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_') ? (char)ch
-                                                                                        : '_';
+        san[n++] =
+            ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_') ? (char)ch : '_';
     }
     san[n] = '\0';
     unsigned long long h = (unsigned long long)(ferry_hash64(text, len) & 0xffffffffffffULL);
@@ -215,7 +215,8 @@ static int add_table(ferry_wship_t *s, const char *name, int part, int columns)
     return s->ntables++;
 }
 
-static void add_col(ferry_wship_t *s, const char *channel, const char *column, int table, ferry_wtype t)
+static void add_col(ferry_wship_t *s, const char *channel, const char *column, int table,
+                    ferry_wtype t)
 {
     ferry_wcol_t *c = calloc(1, sizeof *c);
     if (!c)
@@ -274,11 +275,12 @@ ferry_status ferry_wcat_load(ferry_wcat_t *c, ferry_pg_t *pg, char *const *ships
     for (int i = 0; i < n; i++)
         ship_clear(ship_get_or_add(c, ships[i]));
     ferry_status st = FERRY_OK;
-    PGresult *res = ferry_pg_query(pg,
-                                   "SELECT ship_id, part, table_name, columns FROM ferry.ship_tables"
-                                   " WHERE ship_id = ANY($1::text[]) AND table_schema = $2"
-                                   " ORDER BY ship_id, part",
-                                   2, params, err);
+    PGresult *res =
+        ferry_pg_query(pg,
+                       "SELECT ship_id, part, table_name, columns FROM ferry.ship_tables"
+                       " WHERE ship_id = ANY($1::text[]) AND table_schema = $2"
+                       " ORDER BY ship_id, part",
+                       2, params, err);
     if (!res) {
         st = err->status;
         goto out;
@@ -304,8 +306,8 @@ ferry_status ferry_wcat_load(ferry_wcat_t *c, ferry_pg_t *pg, char *const *ships
         if (t < 0 || ferry_wtype_parse(PQgetvalue(res, r, 4), &ty) != 0) {
             st = ferry_err_set(err, FERRY_FATAL,
                                "catalog inconsistent: channel %s of ship %s maps to table %s (%s)",
-                               PQgetvalue(res, r, 1), PQgetvalue(res, r, 0),
-                               PQgetvalue(res, r, 2), PQgetvalue(res, r, 4));
+                               PQgetvalue(res, r, 1), PQgetvalue(res, r, 0), PQgetvalue(res, r, 2),
+                               PQgetvalue(res, r, 4));
             PQclear(res);
             goto out;
         }
@@ -622,8 +624,7 @@ ferry_status ferry_wcat_ensure(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wneed_t *n
         memset(&d, 0, sizeof d);
         for (int i = 0; i < n; i++) {
             ferry_wship_t *s = needs[i].ship;
-            ferry_wcol_t *col =
-                ferry_map_get(s->cols, needs[i].channel, strlen(needs[i].channel));
+            ferry_wcol_t *col = ferry_map_get(s->cols, needs[i].channel, strlen(needs[i].channel));
             if (!col)
                 st = plan_channel(c, pg, s, needs[i].channel, needs[i].type, &d, err);
             else if (needs[i].widen && col->type == FERRY_W_BIGINT)

@@ -248,8 +248,8 @@ static ferry_status narrow_via_stage(ferry_pg_t *pg, dw_narrow_t *nw, dw_rec_t *
                           nw->value_numeric ? "n." : "", nw->value_numeric ? nw->col_value : "",
                           nw->value_numeric ? "::double precision" : "NULL::double precision",
                           nw->value_numeric ? "" : "n.", nw->value_numeric ? "" : nw->col_value,
-                          nw->value_numeric ? "NULL::text" : "::text", nw->table_sql,
-                          nw->col_ship, nw->col_channel, nw->col_time);
+                          nw->value_numeric ? "NULL::text" : "::text", nw->table_sql, nw->col_ship,
+                          nw->col_channel, nw->col_time);
     PGresult *dup = ferry_pg_query(pg, ferry_buf_cstr(&sql), 0, NULL, err);
     if (!dup) {
         ferry_buf_free(&sql);
@@ -295,12 +295,12 @@ static ferry_status narrow_via_stage(ferry_pg_t *pg, dw_narrow_t *nw, dw_rec_t *
             nw->value_numeric
                 ? "COALESCE(value_double, value_long::double precision)"
                 : "COALESCE(value_text, value_long::text, value_bool::text, value_double::text)";
-        ferry_buf_appendf(&sql, "INSERT INTO %s (%s, %s, %s, %s%s%s) SELECT ship_id, channel_id,"
-                                " ts, (%s)::%s%s FROM ferry_narrow_stage ON CONFLICT DO NOTHING",
-                          nw->table_sql, nw->col_ship, nw->col_channel, nw->col_time,
-                          nw->col_value, nw->col_unit ? ", " : "",
-                          nw->col_unit ? nw->col_unit : "", expr, nw->value_type,
-                          nw->col_unit ? ", unit" : "");
+        ferry_buf_appendf(&sql,
+                          "INSERT INTO %s (%s, %s, %s, %s%s%s) SELECT ship_id, channel_id,"
+                          " ts, (%s)::%s%s FROM ferry_narrow_stage ON CONFLICT DO NOTHING",
+                          nw->table_sql, nw->col_ship, nw->col_channel, nw->col_time, nw->col_value,
+                          nw->col_unit ? ", " : "", nw->col_unit ? nw->col_unit : "", expr,
+                          nw->value_type, nw->col_unit ? ", unit" : "");
     }
     PGresult *res = ferry_pg_query(pg, ferry_buf_cstr(&sql), 0, NULL, err);
     ferry_buf_free(&sql);
@@ -430,8 +430,8 @@ static int cmp_wide(const void *a, const void *b)
 }
 
 /* Writes wide rows recs[lo..hi) (all of one ship table, sorted by ts) in one statement. */
-static ferry_status wide_stmt(ferry_pg_t *pg, ferry_wcat_t *cat, dw_rec_t **recs, int lo,
-                              int hi, uint64_t epoch, dw_write_stats_t *stats, ferry_err_t *err)
+static ferry_status wide_stmt(ferry_pg_t *pg, ferry_wcat_t *cat, dw_rec_t **recs, int lo, int hi,
+                              uint64_t epoch, dw_write_stats_t *stats, ferry_err_t *err)
 {
     ferry_wship_t *ship = recs[lo]->ship;
     const char *table = ship->tables[recs[lo]->col->table].name;
@@ -539,8 +539,8 @@ static ferry_status wide_stmt(ferry_pg_t *pg, ferry_wcat_t *cat, dw_rec_t **recs
         fmts[p] = 1;
     }
     ferry_status st = FERRY_OK;
-    PGresult *res = PQexecParams(ferry_pg_conn(pg), ferry_buf_cstr(&sql), np, types, vals, lens,
-                                 fmts, 0);
+    PGresult *res =
+        PQexecParams(ferry_pg_conn(pg), ferry_buf_cstr(&sql), np, types, vals, lens, fmts, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         st = ferry_pg_classify(pg, res, "wide upsert", err);
     PQclear(res);
@@ -673,8 +673,8 @@ static ferry_status write_ship_state(ferry_pg_t *pg, dw_rec_t **recs, int n, fer
     return st;
 }
 
-ferry_status dw_write_batch(ferry_pg_t *pg, ferry_wcat_t *cat, dw_narrow_t *narrow,
-                            dw_rec_t **recs, int n, dw_write_stats_t *stats, ferry_err_t *err)
+ferry_status dw_write_batch(ferry_pg_t *pg, ferry_wcat_t *cat, dw_narrow_t *narrow, dw_rec_t **recs,
+                            int n, dw_write_stats_t *stats, ferry_err_t *err)
 {
     memset(stats, 0, sizeof *stats);
     for (int i = 0; i < n; i++)

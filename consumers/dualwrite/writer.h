@@ -27,17 +27,17 @@ typedef struct dw_rec {
     int64_t offset;
     uint32_t seq;
     int dropped; /* duplicate in the batch, or dead-lettered */
-    int no_wide;  /* no wide cell from this reading in this write */
-    char *owned;  /* a value copied from the existing narrow row (freed with the batch) */
+    int no_wide; /* no wide cell from this reading in this write */
+    char *owned; /* a value copied from the existing narrow row (freed with the batch) */
     rd_kafka_message_t *msg;
 } dw_rec_t;
 
 /* Where and how the narrow table is written. */
 typedef struct dw_narrow {
-    char *table_sql;  /* quoted, possibly schema-qualified */
-    int legacy;       /* an existing table with its own column names */
+    char *table_sql; /* quoted, possibly schema-qualified */
+    int legacy;      /* an existing table with its own column names */
     char *col_ship, *col_channel, *col_time, *col_value, *col_unit; /* quoted (legacy) */
-    char *value_type; /* legacy: format_type() of the value column */
+    char *value_type;  /* legacy: format_type() of the value column */
     int value_numeric; /* legacy: the value column takes numbers only */
     int use_stage;     /* adaptive: go through staging directly (replays in progress) */
 } dw_narrow_t;
@@ -62,7 +62,7 @@ int dw_narrow_rejects(const dw_narrow_t *n, const ferry_reading_t *r);
 /* Writes recs[0..n) (skipping dropped ones) in one transaction and commits it. On failure
  * the transaction is rolled back and the classified error returned (FERRY_RETRY:
  * connection; FERRY_POISON: a data error the batch could not be written with). */
-ferry_status dw_write_batch(ferry_pg_t *pg, ferry_wcat_t *cat, dw_narrow_t *narrow,
-                            dw_rec_t **recs, int n, dw_write_stats_t *stats, ferry_err_t *err);
+ferry_status dw_write_batch(ferry_pg_t *pg, ferry_wcat_t *cat, dw_narrow_t *narrow, dw_rec_t **recs,
+                            int n, dw_write_stats_t *stats, ferry_err_t *err);
 
 #endif

@@ -101,8 +101,8 @@ ferry_status ferry_group_committed(ferry_groups_t *g, const char *group, const c
  * minus the committed offset (minus the start offset where nothing is committed). A group
  * worker's --until-idle asks this before it exits, so it leaves only when the whole group,
  * not just its own partitions, has caught up. */
-ferry_status ferry_group_lag(ferry_groups_t *g, const char *group, const char *topic,
-                             int64_t *lag, ferry_err_t *err);
+ferry_status ferry_group_lag(ferry_groups_t *g, const char *group, const char *topic, int64_t *lag,
+                             ferry_err_t *err);
 
 /* Sets the group's committed offsets to those in `offsets` (topic, partition, offset);
  * partitions not in the list are left alone. The broker refuses (per partition) while the

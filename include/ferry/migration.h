@@ -26,8 +26,8 @@
 ferry_status ferry_mig_setup(ferry_pg_t *pg, ferry_err_t *err);
 
 typedef struct ferry_narrow_src {
-    char *table;   /* quoted, possibly schema-qualified */
-    char *ship;    /* quoted column names */
+    char *table; /* quoted, possibly schema-qualified */
+    char *ship;  /* quoted column names */
     char *channel;
     char *ts;
     /* expressions (over alias n) yielding the four typed value columns */
@@ -51,8 +51,8 @@ ferry_status ferry_narrow_ships(ferry_pg_t *pg, const ferry_narrow_src_t *src, c
 
 /* Earliest and latest timestamp of a ship in narrow (found = 0 when it has no rows). */
 ferry_status ferry_narrow_ship_range(ferry_pg_t *pg, const ferry_narrow_src_t *src,
-                                     const char *ship, int64_t *min_us, int64_t *max_us,
-                                     int *found, ferry_err_t *err);
+                                     const char *ship, int64_t *min_us, int64_t *max_us, int *found,
+                                     ferry_err_t *err);
 
 /* Records an event for a ship (rolled_back, cut_over, cutover_undone). */
 ferry_status ferry_mig_event(ferry_pg_t *pg, const char *ship, const char *event,

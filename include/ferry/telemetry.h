@@ -19,7 +19,8 @@
 #include "ferry/err.h"
 
 typedef enum ferry_value_type {
-    FERRY_VALUE_NULL = 0, /* union branch order of the schema: null, double, long, boolean, string */
+    FERRY_VALUE_NULL =
+        0, /* union branch order of the schema: null, double, long, boolean, string */
     FERRY_VALUE_DOUBLE = 1,
     FERRY_VALUE_LONG = 2,
     FERRY_VALUE_BOOL = 3,

@@ -53,7 +53,7 @@ typedef struct ferry_wship {
     char *ship_id;
     ferry_wtable_t *tables;
     int ntables;
-    ferry_map_t *cols; /* channel -> ferry_wcol_t* */
+    ferry_map_t *cols;  /* channel -> ferry_wcol_t* */
     int state_recorded; /* a ferry.ship_state row exists */
     int loaded;         /* tables and columns are in the cache */
     /* per-batch scratch */
@@ -115,6 +115,6 @@ void ferry_wcat_forget(ferry_wcat_t *c);
 /* Derives a safe name: prefix + sanitised text (at most `keep` bytes) + '_' + 12 hex digits
  * of the hash of the full text. Writes at most 63 bytes + NUL into out. */
 void ferry_safe_name(const char *prefix, const char *text, size_t len, size_t keep, char *out,
-                  size_t outsz);
+                     size_t outsz);
 
 #endif

@@ -89,7 +89,7 @@ static const ferry_opt_t tmdb_opts[] = {
 /* ---- state ------------------------------------------------------------------------------ */
 
 typedef enum page_state {
-    PAGE_TODO = 0,    /* not requested yet */
+    PAGE_PENDING = 0,    /* not requested yet */
     PAGE_DONE_BEFORE, /* completed by an earlier run of the job */
     PAGE_BEYOND,      /* past the list's total_pages: nothing to fetch */
     PAGE_LISTING,     /* list request out (or waiting for a retry) */
@@ -151,7 +151,7 @@ typedef struct crawl {
 
     crawl_page_t *pages;
     int npages;
-    int next_todo;   /* lowest page index that may still be TODO */
+    int next_pending;   /* lowest page index that may still be pending */
     int range_known; /* total_pages seen */
     int probing;     /* a list request is out while the range is unknown */
     crawl_task_t *queue;
@@ -305,18 +305,18 @@ static int next_list_page(crawl_t *c)
 {
     if (!c->range_known && c->probing)
         return -1;
-    while (c->next_todo < c->npages && c->pages[c->next_todo].state != PAGE_TODO)
-        c->next_todo++;
-    if (c->next_todo >= c->npages)
+    while (c->next_pending < c->npages && c->pages[c->next_pending].state != PAGE_PENDING)
+        c->next_pending++;
+    if (c->next_pending >= c->npages)
         return -1;
     /* Keep the pages being fetched in a window, so memory stays bounded with --details. */
     int open = 0;
-    for (int i = 0; i < c->next_todo; i++)
+    for (int i = 0; i < c->next_pending; i++)
         if (c->pages[i].state == PAGE_LISTING || c->pages[i].state == PAGE_DETAILS)
             open++;
     if (open >= c->concurrency + 2)
         return -1;
-    return c->next_todo;
+    return c->next_pending;
 }
 
 /* ---- publishing ------------------------------------------------------------------------- */
@@ -649,7 +649,7 @@ static void set_range(crawl_t *c, int64_t total_pages)
     int64_t cap = total_pages < 0 || total_pages > TMDB_MAX_PAGE ? TMDB_MAX_PAGE : total_pages;
     int n = 0;
     for (int i = 0; i < c->npages; i++)
-        if (c->pages[i].page > cap && c->pages[i].state == PAGE_TODO) {
+        if (c->pages[i].page > cap && c->pages[i].state == PAGE_PENDING) {
             c->pages[i].state = PAGE_BEYOND;
             n++;
         }
@@ -807,7 +807,7 @@ static int work_left(const crawl_t *c)
         if (s == PAGE_ACKING || s == PAGE_RECORDING)
             return 1;
         if (!c->aborted && ferry_running() &&
-            (s == PAGE_TODO || s == PAGE_LISTING || s == PAGE_DETAILS))
+            (s == PAGE_PENDING || s == PAGE_LISTING || s == PAGE_DETAILS))
             return 1;
     }
     return 0;
@@ -815,13 +815,13 @@ static int work_left(const crawl_t *c)
 
 static void print_progress(const crawl_t *c, const char *tag)
 {
-    int todo = 0;
+    int wanted = 0;
     for (int i = 0; i < c->npages; i++)
         if (c->pages[i].state != PAGE_BEYOND && c->pages[i].state != PAGE_DONE_BEFORE)
-            todo++;
+            wanted++;
     ferry_info("%s: pages %llu/%d done, movies %llu sent / %llu acknowledged, requests %llu "
                "(%zu in flight), retries %llu, 429 %llu, 5xx %llu, %.1f requests/s",
-               tag, (unsigned long long)c->st.pages_done, todo,
+               tag, (unsigned long long)c->st.pages_done, wanted,
                (unsigned long long)c->st.movies_sent, (unsigned long long)c->st.movies_acked,
                (unsigned long long)c->st.requests, ferry_http_multi_inflight(c->http),
                (unsigned long long)c->st.retries, (unsigned long long)c->st.r429,
@@ -1059,7 +1059,7 @@ static int run_tmdb(int argc, char **argv)
                                           &known_total, PROGRESS_LOAD_MS, &err);
     for (int i = 0; i < c.npages; i++) {
         c.pages[i].page = c.first + i;
-        c.pages[i].state = done[i] ? PAGE_DONE_BEFORE : PAGE_TODO;
+        c.pages[i].state = done[i] ? PAGE_DONE_BEFORE : PAGE_PENDING;
     }
     free(done);
     if (st != FERRY_OK) {
@@ -1100,7 +1100,7 @@ static int run_tmdb(int argc, char **argv)
 
     int stopped = 0;
     for (int i = 0; i < c.npages; i++)
-        if (c.pages[i].state == PAGE_STOPPED || c.pages[i].state == PAGE_TODO ||
+        if (c.pages[i].state == PAGE_STOPPED || c.pages[i].state == PAGE_PENDING ||
             c.pages[i].state == PAGE_ACKING || c.pages[i].state == PAGE_RECORDING)
             stopped++;
     ferry_info("crawl tmdb done: job '%s': pages %llu done, %llu done before, %llu failed, %d "

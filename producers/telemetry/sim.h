@@ -15,12 +15,12 @@
 
 typedef struct sim_conf {
     int ships;
-    int channels;      /* per ship */
+    int channels; /* per ship */
     uint64_t seed;
-    int64_t start_us;  /* timestamp of tick 0 */
-    int64_t step_us;   /* time between ticks */
-    int realtime;      /* timestamps from the wall clock at each tick instead of start+step */
-    int ship_offset;   /* first ship number - 1 (to simulate disjoint fleets) */
+    int64_t start_us; /* timestamp of tick 0 */
+    int64_t step_us;  /* time between ticks */
+    int realtime;     /* timestamps from the wall clock at each tick instead of start+step */
+    int ship_offset;  /* first ship number - 1 (to simulate disjoint fleets) */
 } sim_conf_t;
 
 typedef struct sim {

@@ -33,8 +33,8 @@ static const ferry_opt_t telemetry_opts[] = {
     {"ships", 0, FERRY_OPT_INT, "20", "N", "sim: number of ships", 0},
     {"channels", 0, FERRY_OPT_INT, "50", "N", "sim: channels per ship", 0},
     {"seed", 0, FERRY_OPT_INT, "1", "N", "sim: seed of the value generator", 0},
-    {"count", 'n', FERRY_OPT_INT, "0", "N", "sim: readings to publish (0: until --duration or a signal)",
-     0},
+    {"count", 'n', FERRY_OPT_INT, "0", "N",
+     "sim: readings to publish (0: until --duration or a signal)", 0},
     {"duration", 0, FERRY_OPT_DURATION, NULL, "DURATION", "sim: stop after this long", 0},
     {"rate", 0, FERRY_OPT_DOUBLE, "0", "R", "sim: readings per second (0: as fast as possible)", 0},
     {"start", 0, FERRY_OPT_STRING, NULL, "TIME",
@@ -88,9 +88,9 @@ static ferry_status publish(run_t *r, const ferry_reading_t *rd, ferry_err_t *er
 {
     ferry_buf_reset(&r->buf);
     ferry_telemetry_encode(rd, &r->buf);
-    ferry_status st = ferry_producer_send(r->p, r->topic, RD_KAFKA_PARTITION_UA, rd->ship_id.ptr,
-                                          rd->ship_id.len, r->buf.data, r->buf.len, NULL, NULL,
-                                          err);
+    ferry_status st =
+        ferry_producer_send(r->p, r->topic, RD_KAFKA_PARTITION_UA, rd->ship_id.ptr, rd->ship_id.len,
+                            r->buf.data, r->buf.len, NULL, NULL, err);
     if (st)
         return st;
     ferry_producer_poll(r->p, 0);
@@ -116,15 +116,14 @@ static ferry_status run_sim(run_t *r, int *incomplete, ferry_err_t *err)
         return ferry_err_set(err, FERRY_USAGE, "--ships, --channels and --interval must be > 0");
     const char *start = ferry_opts_str(o, "start");
     if (start) {
-        if (ferry_ts_parse(start, strlen(start), FERRY_TS_AUTO, &sc.start_us, err) !=
-            FERRY_OK)
+        if (ferry_ts_parse(start, strlen(start), FERRY_TS_AUTO, &sc.start_us, err) != FERRY_OK)
             return ferry_err_set(err, FERRY_USAGE, "--start: %s", err->msg);
     } else {
         sc.start_us = ferry_now_us() / 1000000 * 1000000;
     }
     int64_t count = ferry_opts_int(o, "count");
-    int64_t duration_ms = ferry_opts_is_set(o, "duration") ? ferry_opts_duration_ms(o, "duration")
-                                                           : -1;
+    int64_t duration_ms =
+        ferry_opts_is_set(o, "duration") ? ferry_opts_duration_ms(o, "duration") : -1;
     double rate = ferry_opts_double(o, "rate");
     if (count < 0 || rate < 0)
         return ferry_err_set(err, FERRY_USAGE, "--count and --rate must be >= 0");
@@ -201,8 +200,8 @@ static ferry_status parse_csv_conf(const ferry_opts_t *o, ferry_csv_conf_t *cc, 
     return FERRY_OK;
 }
 
-static ferry_status run_csv_file(run_t *r, FILE *fp, const char *name,
-                                 const ferry_csv_conf_t *cc, ferry_err_t *err)
+static ferry_status run_csv_file(run_t *r, FILE *fp, const char *name, const ferry_csv_conf_t *cc,
+                                 ferry_err_t *err)
 {
     int strict = ferry_opts_bool(r->o, "strict");
     ferry_csv_t *csv = ferry_csv_open(fp, name, cc, err);
@@ -235,9 +234,8 @@ static ferry_status run_csv_file(run_t *r, FILE *fp, const char *name,
     }
     ferry_csv_stats_t cs = ferry_csv_stats(csv);
     r->lines += cs.lines;
-    ferry_info("%s: %llu lines, %llu readings, %llu bad lines", name,
-               (unsigned long long)cs.lines, (unsigned long long)cs.readings,
-               (unsigned long long)cs.bad_lines);
+    ferry_info("%s: %llu lines, %llu readings, %llu bad lines", name, (unsigned long long)cs.lines,
+               (unsigned long long)cs.readings, (unsigned long long)cs.bad_lines);
     ferry_csv_close(csv);
     return st;
 }
@@ -288,8 +286,13 @@ int cmd_telemetry(int argc, char **argv)
     }
     ferry_err_t err;
     ferry_err_clear(&err);
-    const char *defaults[] = {"compression.type", ferry_opts_str(o, "compression"), "linger.ms",
-                              "20", "batch.size", "1000000", NULL};
+    const char *defaults[] = {"compression.type",
+                              ferry_opts_str(o, "compression"),
+                              "linger.ms",
+                              "20",
+                              "batch.size",
+                              "1000000",
+                              NULL};
     ferry_producer_conf_t pc = {0};
     pc.defaults = defaults;
     run_t r = {0};
@@ -305,8 +308,8 @@ int cmd_telemetry(int argc, char **argv)
     r.every_ms = ferry_opts_duration_ms(o, "progress");
     r.next_progress = r.t0_ms + r.every_ms;
     int incomplete = 0;
-    ferry_status st = strcmp(source, "sim") == 0 ? run_sim(&r, &incomplete, &err)
-                                                 : run_csv(&r, &err);
+    ferry_status st =
+        strcmp(source, "sim") == 0 ? run_sim(&r, &incomplete, &err) : run_csv(&r, &err);
     if (st != FERRY_OK)
         ferry_error("%s", err.msg);
     ferry_err_t ferr;

@@ -102,9 +102,16 @@ static void test_hostile_data(void **state)
     long1[199] = '1';
     long2[199] = '2';
     long1[200] = long2[200] = '\0';
-    const char *names[] = {"it's \"quoted\"", "semi;colon", "with space", "Upper.Case",
-                           "upper.case", "\"; DROP TABLE telemetry_narrow; --", "선박 엔진 온도",
-                           "Ελληνικά", long1, long2};
+    const char *names[] = {"it's \"quoted\"",
+                           "semi;colon",
+                           "with space",
+                           "Upper.Case",
+                           "upper.case",
+                           "\"; DROP TABLE telemetry_narrow; --",
+                           "선박 엔진 온도",
+                           "Ελληνικά",
+                           long1,
+                           long2};
     const int nnames = (int)(sizeof names / sizeof *names);
     int k = 0;
     for (int t = 0; t < 3; t++) {
@@ -215,8 +222,9 @@ static void test_hostile_data(void **state)
     query_eq(pg, "SELECT max(length(column_name)) <= 63 FROM ferry.channel_columns", "t");
     /* 2,000 channels: all there, split over tables of at most 800 columns */
     query_eq(pg, "SELECT count(*) FROM ferry.channel_columns WHERE ship_id = 'S-2000'", "2000");
-    query_eq(pg, "SELECT string_agg(columns::text, ',' ORDER BY part) FROM ferry.ship_tables"
-                 " WHERE ship_id = 'S-2000'",
+    query_eq(pg,
+             "SELECT string_agg(columns::text, ',' ORDER BY part) FROM ferry.ship_tables"
+             " WHERE ship_id = 'S-2000'",
              "800,800,400");
     /* the widened channel */
     query_eq(pg, "SELECT pg_type FROM ferry.channel_columns WHERE channel_id = 'tc.count'",

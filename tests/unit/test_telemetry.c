@@ -42,9 +42,9 @@ static void roundtrip_generic(const ferry_reading_t *r, const char *want_json)
         fail_msg("got %s want %s", got, want_json);
     }
     /* and the generic encoding of that JSON is byte-identical to the fast one */
-    assert_int_equal(ferry_avro_encode_json(ferry_schema_get("TelemetryReading"), want, &generic,
-                                            &err),
-                     FERRY_OK);
+    assert_int_equal(
+        ferry_avro_encode_json(ferry_schema_get("TelemetryReading"), want, &generic, &err),
+        FERRY_OK);
     assert_int_equal(generic.len, fast.len);
     assert_memory_equal(generic.data, fast.data, fast.len);
     /* and the fast decoder reads it back */
@@ -63,7 +63,8 @@ static void roundtrip_generic(const ferry_reading_t *r, const char *want_json)
 
 static void test_compatible_with_generic(void **state)
 {
-    ferry_reading_t r = make("IMO9300001", "main_engine.rpm", 1700000000123456LL, FERRY_VALUE_DOUBLE);
+    ferry_reading_t r =
+        make("IMO9300001", "main_engine.rpm", 1700000000123456LL, FERRY_VALUE_DOUBLE);
     r.v.d = 87.125;
     r.has_unit = 1;
     r.unit = (ferry_str_t){"rpm", 3};
@@ -164,9 +165,9 @@ static void test_utf8(void **state)
     assert_true(ferry_utf8_valid("plain", 5));
     assert_true(ferry_utf8_valid("선박", strlen("선박")));
     assert_true(ferry_utf8_valid("\xf0\x9f\x9a\xa2", 4)); /* ship emoji */
-    assert_false(ferry_utf8_valid("\xc0\xaf", 2));         /* overlong */
-    assert_false(ferry_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
-    assert_false(ferry_utf8_valid("\xe2\x82", 2));         /* truncated */
+    assert_false(ferry_utf8_valid("\xc0\xaf", 2));        /* overlong */
+    assert_false(ferry_utf8_valid("\xed\xa0\x80", 3));    /* surrogate */
+    assert_false(ferry_utf8_valid("\xe2\x82", 2));        /* truncated */
     assert_false(ferry_utf8_valid("a\0", 2));
 }
 

@@ -6,18 +6,53 @@ static const struct {
     uint64_t fingerprint;
 } expected_schemas[] = {
     {"BackfillChunk",
-     "{\"name\":\"dev.ferry.migration.BackfillChunk\",\"type\":\"record\",\"fields\":[{\"name\":\"chunk_id\",\"type\":\"string\"},{\"name\":\"ship_id\",\"type\":\"string\"},{\"name\":\"start_ts\",\"type\":\"long\"},{\"name\":\"end_ts\",\"type\":\"long\"},{\"name\":\"planned_at\",\"type\":\"long\"},{\"name\":\"attempt\",\"type\":\"int\"},{\"name\":\"narrow_table\",\"type\":\"string\"}]}",
+     "{\"name\":\"dev.ferry.migration.BackfillChunk\",\"type\":\"record\",\"fields\":[{\"name\":"
+     "\"chunk_id\",\"type\":\"string\"},{\"name\":\"ship_id\",\"type\":\"string\"},{\"name\":"
+     "\"start_ts\",\"type\":\"long\"},{\"name\":\"end_ts\",\"type\":\"long\"},{\"name\":\"planned_"
+     "at\",\"type\":\"long\"},{\"name\":\"attempt\",\"type\":\"int\"},{\"name\":\"narrow_table\","
+     "\"type\":\"string\"}]}",
      UINT64_C(0x9d39d40751116b41)},
     {"MovieCrawled",
-     "{\"name\":\"dev.ferry.movies.MovieCrawled\",\"type\":\"record\",\"fields\":[{\"name\":\"id\",\"type\":\"long\"},{\"name\":\"title\",\"type\":\"string\"},{\"name\":\"original_title\",\"type\":\"string\"},{\"name\":\"original_language\",\"type\":\"string\"},{\"name\":\"overview\",\"type\":\"string\"},{\"name\":\"release_date\",\"type\":\"string\"},{\"name\":\"popularity\",\"type\":\"double\"},{\"name\":\"vote_average\",\"type\":\"double\"},{\"name\":\"vote_count\",\"type\":\"long\"},{\"name\":\"adult\",\"type\":\"boolean\"},{\"name\":\"video\",\"type\":\"boolean\"},{\"name\":\"genre_ids\",\"type\":{\"type\":\"array\",\"items\":\"long\"}},{\"name\":\"poster_path\",\"type\":[\"null\",\"string\"]},{\"name\":\"backdrop_path\",\"type\":[\"null\",\"string\"]},{\"name\":\"details_json\",\"type\":[\"null\",\"string\"]},{\"name\":\"raw_json\",\"type\":\"string\"},{\"name\":\"job_id\",\"type\":\"string\"},{\"name\":\"endpoint\",\"type\":\"string\"},{\"name\":\"page\",\"type\":\"int\"},{\"name\":\"fetched_at\",\"type\":\"long\"},{\"name\":\"language\",\"type\":[\"null\",\"string\"]},{\"name\":\"region\",\"type\":[\"null\",\"string\"]}]}",
+     "{\"name\":\"dev.ferry.movies.MovieCrawled\",\"type\":\"record\",\"fields\":[{\"name\":\"id\","
+     "\"type\":\"long\"},{\"name\":\"title\",\"type\":\"string\"},{\"name\":\"original_title\","
+     "\"type\":\"string\"},{\"name\":\"original_language\",\"type\":\"string\"},{\"name\":"
+     "\"overview\",\"type\":\"string\"},{\"name\":\"release_date\",\"type\":\"string\"},{\"name\":"
+     "\"popularity\",\"type\":\"double\"},{\"name\":\"vote_average\",\"type\":\"double\"},{"
+     "\"name\":\"vote_count\",\"type\":\"long\"},{\"name\":\"adult\",\"type\":\"boolean\"},{"
+     "\"name\":\"video\",\"type\":\"boolean\"},{\"name\":\"genre_ids\",\"type\":{\"type\":"
+     "\"array\",\"items\":\"long\"}},{\"name\":\"poster_path\",\"type\":[\"null\",\"string\"]},{"
+     "\"name\":\"backdrop_path\",\"type\":[\"null\",\"string\"]},{\"name\":\"details_json\","
+     "\"type\":[\"null\",\"string\"]},{\"name\":\"raw_json\",\"type\":\"string\"},{\"name\":\"job_"
+     "id\",\"type\":\"string\"},{\"name\":\"endpoint\",\"type\":\"string\"},{\"name\":\"page\","
+     "\"type\":\"int\"},{\"name\":\"fetched_at\",\"type\":\"long\"},{\"name\":\"language\","
+     "\"type\":[\"null\",\"string\"]},{\"name\":\"region\",\"type\":[\"null\",\"string\"]}]}",
      UINT64_C(0xcc95dd7fabc43a57)},
     {"RetrainRequested",
-     "{\"name\":\"dev.ferry.movies.RetrainRequested\",\"type\":\"record\",\"fields\":[{\"name\":\"trigger_id\",\"type\":\"string\"},{\"name\":\"reason\",\"type\":\"string\"},{\"name\":\"new_rows\",\"type\":\"long\"},{\"name\":\"total_rows\",\"type\":\"long\"},{\"name\":\"watermark\",\"type\":{\"type\":\"array\",\"items\":{\"name\":\"dev.ferry.movies.TopicPartitionOffset\",\"type\":\"record\",\"fields\":[{\"name\":\"topic\",\"type\":\"string\"},{\"name\":\"partition\",\"type\":\"int\"},{\"name\":\"offset\",\"type\":\"long\"}]}}},{\"name\":\"created_at\",\"type\":\"long\"},{\"name\":\"policy\",\"type\":\"string\"},{\"name\":\"drift_score\",\"type\":[\"null\",\"double\"]},{\"name\":\"drift_threshold\",\"type\":[\"null\",\"double\"]}]}",
+     "{\"name\":\"dev.ferry.movies.RetrainRequested\",\"type\":\"record\",\"fields\":[{\"name\":"
+     "\"trigger_id\",\"type\":\"string\"},{\"name\":\"reason\",\"type\":\"string\"},{\"name\":"
+     "\"new_rows\",\"type\":\"long\"},{\"name\":\"total_rows\",\"type\":\"long\"},{\"name\":"
+     "\"watermark\",\"type\":{\"type\":\"array\",\"items\":{\"name\":\"dev.ferry.movies."
+     "TopicPartitionOffset\",\"type\":\"record\",\"fields\":[{\"name\":\"topic\",\"type\":"
+     "\"string\"},{\"name\":\"partition\",\"type\":\"int\"},{\"name\":\"offset\",\"type\":\"long\"}"
+     "]}}},{\"name\":\"created_at\",\"type\":\"long\"},{\"name\":\"policy\",\"type\":\"string\"},{"
+     "\"name\":\"drift_score\",\"type\":[\"null\",\"double\"]},{\"name\":\"drift_threshold\","
+     "\"type\":[\"null\",\"double\"]}]}",
      UINT64_C(0x294817a82cfe2154)},
     {"TelemetryReading",
-     "{\"name\":\"dev.ferry.telemetry.TelemetryReading\",\"type\":\"record\",\"fields\":[{\"name\":\"ship_id\",\"type\":\"string\"},{\"name\":\"channel_id\",\"type\":\"string\"},{\"name\":\"timestamp\",\"type\":\"long\"},{\"name\":\"value\",\"type\":[\"null\",\"double\",\"long\",\"boolean\",\"string\"]},{\"name\":\"unit\",\"type\":[\"null\",\"string\"]},{\"name\":\"source\",\"type\":[\"null\",\"string\"]}]}",
+     "{\"name\":\"dev.ferry.telemetry.TelemetryReading\",\"type\":\"record\",\"fields\":[{\"name\":"
+     "\"ship_id\",\"type\":\"string\"},{\"name\":\"channel_id\",\"type\":\"string\"},{\"name\":"
+     "\"timestamp\",\"type\":\"long\"},{\"name\":\"value\",\"type\":[\"null\",\"double\",\"long\","
+     "\"boolean\",\"string\"]},{\"name\":\"unit\",\"type\":[\"null\",\"string\"]},{\"name\":"
+     "\"source\",\"type\":[\"null\",\"string\"]}]}",
      UINT64_C(0x83ff38b80ba95fa4)},
     {"WatchLogFeature",
-     "{\"name\":\"dev.ferry.movies.WatchLogFeature\",\"type\":\"record\",\"fields\":[{\"name\":\"user_id\",\"type\":\"long\"},{\"name\":\"content_id\",\"type\":\"long\"},{\"name\":\"watch_seconds\",\"type\":\"int\"},{\"name\":\"rating\",\"type\":\"double\"},{\"name\":\"popularity\",\"type\":\"double\"},{\"name\":\"event_time\",\"type\":\"long\"},{\"name\":\"derivation_version\",\"type\":\"int\"},{\"name\":\"source\",\"type\":[\"null\",{\"name\":\"dev.ferry.movies.TopicPartitionOffset\",\"type\":\"record\",\"fields\":[{\"name\":\"topic\",\"type\":\"string\"},{\"name\":\"partition\",\"type\":\"int\"},{\"name\":\"offset\",\"type\":\"long\"}]}]}]}",
+     "{\"name\":\"dev.ferry.movies.WatchLogFeature\",\"type\":\"record\",\"fields\":[{\"name\":"
+     "\"user_id\",\"type\":\"long\"},{\"name\":\"content_id\",\"type\":\"long\"},{\"name\":\"watch_"
+     "seconds\",\"type\":\"int\"},{\"name\":\"rating\",\"type\":\"double\"},{\"name\":"
+     "\"popularity\",\"type\":\"double\"},{\"name\":\"event_time\",\"type\":\"long\"},{\"name\":"
+     "\"derivation_version\",\"type\":\"int\"},{\"name\":\"source\",\"type\":[\"null\",{\"name\":"
+     "\"dev.ferry.movies.TopicPartitionOffset\",\"type\":\"record\",\"fields\":[{\"name\":"
+     "\"topic\",\"type\":\"string\"},{\"name\":\"partition\",\"type\":\"int\"},{\"name\":"
+     "\"offset\",\"type\":\"long\"}]}]}]}",
      UINT64_C(0x189cd2228fe1d8f3)},
 };
