@@ -4,6 +4,8 @@
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -453,6 +455,90 @@ ferry_status ferry_copy_end(ferry_copy_t *cp, int64_t *rows, ferry_err_t *err)
     ferry_buf_free(&cp->buf);
     free(cp);
     return st;
+}
+
+/* Waits up to 250 ms for the server to send something. Returns 0, or -1 on a socket error. */
+static int wait_readable(ferry_pg_t *pg)
+{
+    struct pollfd p = {.fd = PQsocket(pg->conn), .events = POLLIN};
+    if (poll(&p, 1, 250) < 0 && errno != EINTR)
+        return -1;
+    return PQconsumeInput(pg->conn) ? 0 : -1;
+}
+
+ferry_status ferry_pg_copy_out_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t *err)
+{
+    if (!ferry_pg_ok(pg))
+        return ferry_err_set(err, FERRY_RETRY, "PostgreSQL connection lost");
+    if (!PQsendQuery(pg->conn, copy_sql))
+        return ferry_pg_classify(pg, NULL, "COPY OUT", err);
+    while (PQisBusy(pg->conn)) {
+        if (!ferry_running()) {
+            ferry_pg_copy_out_stop(pg);
+            return ferry_err_set(err, FERRY_RETRY, "stopped");
+        }
+        if (wait_readable(pg) < 0)
+            return ferry_pg_classify(pg, NULL, "COPY OUT", err);
+    }
+    PGresult *res = PQgetResult(pg->conn);
+    ferry_status st = FERRY_OK;
+    if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        st = ferry_pg_classify(pg, res, "COPY OUT", err);
+        PQclear(res);
+        while ((res = PQgetResult(pg->conn)) != NULL)
+            PQclear(res);
+        return st;
+    }
+    PQclear(res);
+    return FERRY_OK;
+}
+
+int ferry_pg_copy_out_next(ferry_pg_t *pg, char **buf)
+{
+    for (;;) {
+        int len = PQgetCopyData(pg->conn, buf, 1);
+        if (len != 0)
+            return len;
+        if (!ferry_running())
+            return 0;
+        if (wait_readable(pg) < 0) /* nothing buffered yet: wait, checking for a stop */
+            return -2;
+    }
+}
+
+int ferry_pg_copy_out_stop(ferry_pg_t *pg)
+{
+    PGconn *c = pg->conn;
+    PGcancel *cn = PQgetCancel(c);
+    if (cn) {
+        char errbuf[256];
+        if (!PQcancel(cn, errbuf, sizeof errbuf))
+            ferry_debug("COPY OUT cancel request failed: %s", errbuf);
+        PQfreeCancel(cn);
+    }
+    /* Until the server notices the cancel it keeps sending rows: discard them; -1 ends the
+     * stream, then come the error and the end of the results. In COPY OUT state PQgetResult
+     * returns a COPY_OUT result until the stream has been read to its end. */
+    int ok = 1;
+    PGresult *res;
+    while (ok && (res = PQgetResult(c)) != NULL) {
+        ExecStatusType s = PQresultStatus(res);
+        PQclear(res);
+        if (s == PGRES_COPY_OUT) {
+            char *buf;
+            int len;
+            while ((len = PQgetCopyData(c, &buf, 0)) > 0)
+                PQfreemem(buf);
+            ok = len == -1;
+        } else if (s == PGRES_COPY_IN || s == PGRES_COPY_BOTH) {
+            ok = 0;
+        }
+    }
+    if (!ok) {
+        PQfinish(pg->conn);
+        pg->conn = NULL;
+    }
+    return ok ? 0 : -1;
 }
 
 void ferry_copy_abort(ferry_copy_t *cp, const char *reason)

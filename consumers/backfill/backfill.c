@@ -759,26 +759,26 @@ static ferry_status do_part(bworker_t *w, const chunk_t *c, ferry_wship_t *ship,
     ferry_buf_append_str(&sql, "COPY (SELECT x.ts, x.channel_id, x.value_double, x.value_long,"
                                " x.value_bool, x.value_text FROM (");
     ferry_narrow_src_select(&w->src, &sql);
-    ferry_buf_append_str(&sql,
-                         ") x WHERE x.ship_id = current_setting('ferry.bf_ship')"
-                         " AND x.ts >= current_setting('ferry.bf_from')::timestamptz"
-                         " AND x.ts < current_setting('ferry.bf_to')::timestamptz"
-                         " AND x.channel_id = ANY(current_setting('ferry.bf_channels')::text[])"
-                         " ORDER BY x.ts) TO STDOUT (FORMAT binary)");
-    PGresult *res = PQexec(ferry_pg_conn(w->rd), ferry_buf_cstr(&sql));
-    if (PQresultStatus(res) != PGRES_COPY_OUT) {
-        st = ferry_pg_classify(w->rd, res, "COPY OUT", err);
-        PQclear(res);
+    ferry_buf_append_str(&sql, ") x WHERE x.ship_id = current_setting('ferry.bf_ship')"
+                               " AND x.ts >= current_setting('ferry.bf_from')::timestamptz"
+                               " AND x.ts < current_setting('ferry.bf_to')::timestamptz"
+                               /* a set, not "= ANY(array)": COPY takes no parameters, so the
+                                * array is not a constant at plan time and ANY would compare each
+                                * row with every channel of the part in turn (no hashed lookup) */
+                               " AND x.channel_id IN (SELECT unnest("
+                               "current_setting('ferry.bf_channels')::text[]))"
+                               " ORDER BY x.ts) TO STDOUT (FORMAT binary)");
+    if ((st = ferry_pg_copy_out_begin(w->rd, ferry_buf_cstr(&sql), err))) {
         ferry_copy_abort(in, "reader failed");
         ferry_pg_exec(w->rd, "ROLLBACK", NULL);
         goto out;
     }
-    PQclear(res);
+    PGresult *res;
     int first = 1, have_row = 0;
     int64_t cur_ts = 0;
     char *buf = NULL;
     int len;
-    while ((len = PQgetCopyData(ferry_pg_conn(w->rd), &buf, 0)) > 0) {
+    while ((len = ferry_pg_copy_out_next(w->rd, &buf)) > 0) {
         nrow_t row;
         int k = parse_row((const unsigned char *)buf, (size_t)len, &first, &row);
         if (k < 0) {
@@ -818,8 +818,19 @@ static ferry_status do_part(bworker_t *w, const chunk_t *c, ferry_wship_t *ship,
             break;
         }
     }
+    if (st == FERRY_OK && len == 0)
+        st = ferry_err_set(err, FERRY_RETRY, "stopped");
     if (st == FERRY_OK && len == -2)
         st = ferry_err_set(err, FERRY_RETRY, "COPY OUT: %s", PQerrorMessage(ferry_pg_conn(w->rd)));
+    if (len >= 0) { /* stopped mid-stream: cancel the COPY rather than read the rest */
+        ferry_debug("chunk %s: stopping the narrow COPY after %lld rows", c->chunk_id,
+                    (long long)*rows_read);
+        ferry_pg_copy_out_stop(w->rd);
+        ferry_debug("chunk %s: narrow COPY stopped", c->chunk_id);
+        ferry_pg_exec(w->rd, "ROLLBACK", NULL);
+        ferry_copy_abort(in, "reader stopped");
+        goto out;
+    }
     /* drain the reader */
     while ((res = PQgetResult(ferry_pg_conn(w->rd))) != NULL) {
         if (st == FERRY_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -987,10 +998,16 @@ static ferry_status handle_task(bworker_t *w, ferry_producer_t *dlq, const rd_ka
     chunk_t c;
     if (decode_task(m, &c, &err) != FERRY_OK) {
         ferry_warn("bad task at offset %lld: %s", (long long)m->offset, err.msg);
-        return ferry_dlq_send(dlq, m, FERRY_POISON, "undecodable", err.msg, &err) == FERRY_OK &&
-                       ferry_producer_flush(dlq, 30000, &err) == FERRY_OK
-                   ? FERRY_OK
-                   : FERRY_RETRY;
+        char why[sizeof err.msg];
+        snprintf(why, sizeof why, "%s", err.msg);
+        while (ferry_dlq_send(dlq, m, FERRY_POISON, "undecodable", why, &err) != FERRY_OK ||
+               ferry_producer_flush(dlq, 30000, &err) != FERRY_OK) {
+            ferry_warn("cannot write the DLQ record of offset %lld: %s; retrying",
+                       (long long)m->offset, err.msg);
+            if (ferry_sleep_ms(1000) < 0)
+                return FERRY_RETRY;
+        }
+        return FERRY_OK;
     }
     for (;;) {
         if (!ferry_running())
@@ -1017,7 +1034,17 @@ static ferry_status handle_task(bworker_t *w, ferry_producer_t *dlq, const rd_ka
         ferry_status st = do_chunk(w, &c, &err);
         if (st == FERRY_OK)
             return FERRY_OK;
-        if (st == FERRY_RETRY && !ferry_pg_ok(w->pg)) {
+        if (!ferry_running() && ferry_pg_ok(w->pg)) {
+            /* stopped (SIGINT/SIGTERM) in the middle: not the chunk's fault, and not done;
+             * its offset stays uncommitted, so whoever takes the partition redoes it */
+            ferry_pg_query_value(w->pg,
+                                 "UPDATE ferry.backfill_chunks SET attempts = attempts - 1"
+                                 " WHERE chunk_id = $1 RETURNING attempts",
+                                 1, p, attempts, sizeof attempts, NULL);
+            ferry_info("chunk %s: stopped before it was done; it will be redone", c.chunk_id);
+            return FERRY_RETRY;
+        }
+        if (st == FERRY_RETRY && (!ferry_pg_ok(w->pg) || !ferry_pg_ok(w->rd))) {
             ferry_warn("chunk %s: %s; reconnecting", c.chunk_id, err.msg);
             reconnect_all(w);
             /* a connection loss is not the chunk's fault */
@@ -1044,9 +1071,14 @@ static ferry_status handle_task(bworker_t *w, ferry_producer_t *dlq, const rd_ka
                                  1, p, &e2);
             if (res)
                 PQclear(res);
-            if (ferry_dlq_send(dlq, m, FERRY_FATAL, "chunk_failed", err.msg, &e2) != FERRY_OK ||
-                ferry_producer_flush(dlq, 30000, &e2) != FERRY_OK)
-                return FERRY_RETRY;
+            /* the task's offset is committed only once its DLQ record is safe */
+            while (ferry_dlq_send(dlq, m, FERRY_FATAL, "chunk_failed", err.msg, &e2) != FERRY_OK ||
+                   ferry_producer_flush(dlq, 30000, &e2) != FERRY_OK) {
+                ferry_warn("chunk %s: cannot write its DLQ record: %s; retrying", c.chunk_id,
+                           e2.msg);
+                if (ferry_sleep_ms(1000) < 0)
+                    return FERRY_RETRY;
+            }
             ferry_error("chunk %s sent to the DLQ after %d attempts", c.chunk_id, n);
             return FERRY_OK;
         }

@@ -98,6 +98,21 @@ ferry_status ferry_copy_end(ferry_copy_t *cp, int64_t *rows, ferry_err_t *err);
 /* Aborts the COPY with `reason` and frees the writer. */
 void ferry_copy_abort(ferry_copy_t *cp, const char *reason);
 
+/* Starts `copy_sql` (a COPY ... TO STDOUT) on pg without blocking signals out: the server
+ * may take long before its first byte (sorting, say), and a SIGINT/SIGTERM meanwhile
+ * cancels the query and returns FERRY_RETRY "stopped". FERRY_OK: read the rows with
+ * ferry_pg_copy_out_next. */
+ferry_status ferry_pg_copy_out_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t *err);
+/* The next row of a COPY ... TO STDOUT started on pg: its length (> 0; *buf is then to be
+ * freed with PQfreemem), -1 at the end of the stream, -2 on a connection error, or 0 when
+ * ferry is stopping (SIGINT/SIGTERM) before the next row came. */
+int ferry_pg_copy_out_next(ferry_pg_t *pg, char **buf);
+/* Ends a COPY ... TO STDOUT that is still streaming (the reader stopped early): asks the
+ * server to cancel the query, discards what is still in flight and collects the results, so
+ * the connection can take the next command. Returns 0, or -1 when the connection had to be
+ * given up (it is then reset on the next ferry_pg_reconnect). */
+int ferry_pg_copy_out_stop(ferry_pg_t *pg);
+
 /* PostgreSQL's timestamp range in microseconds since the Unix epoch: from 4713 BC; the
  * upper end (294276 AD) lies beyond what an int64 of Unix microseconds can hold. */
 #define FERRY_PG_TS_MIN_US (-210866803200000000LL)
