@@ -15,13 +15,10 @@ static const ferry_opt_t cutover_opts[] = {
     FERRY_OPT_PG,
     {"ship", 's', FERRY_OPT_STRING, NULL, "SHIP", "the ship", FERRY_OPTF_REQUIRED},
     {"undo", 0, FERRY_OPT_BOOL, NULL, NULL, "switch the view back to the narrow table", 0},
-    {"narrow-table", 0, FERRY_OPT_STRING, "public.telemetry_narrow", "TABLE", "the narrow table",
-     0},
-    {"narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",
-     "legacy narrow table columns: ship=COL,channel=COL,time=COL,value=COL", 0},
-    {"wide-schema", 0, FERRY_OPT_STRING, "telemetry_wide", "SCHEMA", "schema of the wide tables",
-     0},
-    {"view-schema", 0, FERRY_OPT_STRING, "telemetry", "SCHEMA", "schema of the reader views", 0},
+    FERRY_OPT_NARROW_TABLE,
+    FERRY_OPT_NARROW_COLUMNS,
+    FERRY_OPT_WIDE_SCHEMA,
+    FERRY_OPT_VIEW_SCHEMA,
     FERRY_OPT_END,
 };
 

@@ -42,23 +42,6 @@ ferry_status ferry_mig_setup(ferry_pg_t *pg, ferry_err_t *err)
     return st;
 }
 
-static char *quote_qualified(const char *name)
-{
-    ferry_buf_t b = FERRY_BUF_INIT;
-    const char *dot = strchr(name, '.');
-    if (dot) {
-        char *schema = strndup(name, (size_t)(dot - name));
-        ferry_pg_append_ident(&b, schema);
-        free(schema);
-        ferry_buf_append_byte(&b, '.');
-        ferry_pg_append_ident(&b, dot + 1);
-    } else {
-        ferry_pg_append_ident(&b, name);
-    }
-    ferry_buf_cstr(&b);
-    return (char *)b.data;
-}
-
 /* "n.<quoted>::<type>" */
 static char *col_cast(const char *quoted, const char *type)
 {
@@ -72,7 +55,7 @@ ferry_status ferry_narrow_src_init(ferry_pg_t *pg, ferry_narrow_src_t *src, cons
                                    const char *spec, ferry_err_t *err)
 {
     memset(src, 0, sizeof *src);
-    src->table = quote_qualified(table);
+    src->table = ferry_pg_quote_qualified(table);
     if (!spec) {
         src->ship = strdup("\"ship_id\"");
         src->channel = strdup("\"channel_id\"");

@@ -248,6 +248,23 @@ char *ferry_pg_quote_ident(const char *name)
     return (char *)b.data;
 }
 
+char *ferry_pg_quote_qualified(const char *name)
+{
+    ferry_buf_t b = FERRY_BUF_INIT;
+    const char *dot = strchr(name, '.');
+    if (dot) {
+        char *schema = strndup(name, (size_t)(dot - name));
+        ferry_pg_append_ident(&b, schema);
+        free(schema);
+        ferry_buf_append_byte(&b, '.');
+        ferry_pg_append_ident(&b, dot + 1);
+    } else {
+        ferry_pg_append_ident(&b, name);
+    }
+    ferry_buf_cstr(&b);
+    return (char *)b.data;
+}
+
 void ferry_pg_append_ident(ferry_buf_t *b, const char *name)
 {
     ferry_buf_append_byte(b, '"');

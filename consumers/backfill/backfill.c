@@ -46,10 +46,8 @@ static const ferry_opt_t plan_opts[] = {
     {"all", 'a', FERRY_OPT_BOOL, NULL, NULL, "plan every ship of the narrow table", 0},
     {"chunk", 0, FERRY_OPT_DURATION, "24h", "DURATION", "chunk length (aligned to the epoch)", 0},
     {"from", 0, FERRY_OPT_STRING, NULL, "TIME", "start at this time instead of the beginning", 0},
-    {"narrow-table", 0, FERRY_OPT_STRING, "public.telemetry_narrow", "TABLE", "the narrow table",
-     0},
-    {"narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",
-     "legacy narrow table columns: ship=COL,channel=COL,time=COL,value=COL", 0},
+    FERRY_OPT_NARROW_TABLE,
+    FERRY_OPT_NARROW_COLUMNS,
     FERRY_OPT_END,
 };
 
@@ -59,12 +57,9 @@ static const ferry_opt_t run_opts[] = {
     FERRY_OPT_PG,
     FERRY_OPT_GROUP("ferry-backfill"),
     FERRY_OPT_TOPIC(FERRY_TOPIC_BACKFILL),
-    {"narrow-table", 0, FERRY_OPT_STRING, "public.telemetry_narrow", "TABLE", "the narrow table",
-     0},
-    {"narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",
-     "legacy narrow table columns: ship=COL,channel=COL,time=COL,value=COL", 0},
-    {"wide-schema", 0, FERRY_OPT_STRING, "telemetry_wide", "SCHEMA", "schema of the wide tables",
-     0},
+    FERRY_OPT_NARROW_TABLE,
+    FERRY_OPT_NARROW_COLUMNS,
+    FERRY_OPT_WIDE_SCHEMA,
     {"max-columns", 0, FERRY_OPT_INT, "800", "N", "channel columns per wide table (as dualwrite)",
      0},
     {"max-attempts", 0, FERRY_OPT_INT, "3", "N", "attempts before a chunk goes to the DLQ", 0},
@@ -1145,34 +1140,16 @@ static int backfill_run(int argc, char **argv)
         rc = FERRY_EXIT_USAGE;
         goto out;
     }
-    int64_t idle_ms =
-        ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle") : -1;
-    int64_t idle_since = -1, done = 0;
-    ferry_groups_t *groups = NULL;
+    ferry_until_idle_t idle;
+    ferry_until_idle_init(&idle, o, ferry_opts_str(o, "group"), topic);
+    int64_t done = 0;
     int max_attempts = (int)ferry_opts_int(o, "max-attempts");
     while (ferry_running()) {
         rd_kafka_message_t *m = ferry_consumer_poll(c, 200, &err);
-        if (!m) {
-            if (idle_ms >= 0 && ferry_consumer_caught_up(c)) {
-                if (idle_since < 0) {
-                    idle_since = ferry_mono_ms();
-                } else if (ferry_mono_ms() - idle_since >= idle_ms) {
-                    /* leave only when the whole group has caught up */
-                    int64_t lag = -1;
-                    ferry_err_t lerr;
-                    if (!groups)
-                        groups = ferry_groups_new(o, 10000, &lerr);
-                    if (groups &&
-                        ferry_group_lag(groups, ferry_opts_str(o, "group"), topic, &lag, &lerr) ==
-                            FERRY_OK &&
-                        lag == 0)
-                        break;
-                    idle_since = ferry_mono_ms();
-                }
-            }
+        if (ferry_until_idle_done(&idle, c, m != NULL))
+            break;
+        if (!m)
             continue;
-        }
-        idle_since = -1;
         if (handle_task(&w, dlq, m, max_attempts) == FERRY_OK) {
             ferry_consumer_store(c, m, NULL);
             if (ferry_consumer_commit(c, &err) != FERRY_OK)
@@ -1181,7 +1158,7 @@ static int backfill_run(int argc, char **argv)
         }
         rd_kafka_message_destroy(m);
     }
-    ferry_groups_destroy(groups);
+    ferry_until_idle_free(&idle);
     ferry_info("done: %lld task(s) handled", (long long)done);
 out:
     ferry_consumer_close(c, NULL);

@@ -563,11 +563,10 @@ int cmd_dualwrite(int argc, char **argv)
     }
     ferry_info("dual-writing %s (group %s) into %s and %s.*", topic, ferry_opts_str(o, "group"),
                w->narrow.table_sql, ferry_opts_str(o, "wide-schema"));
-    int64_t idle_ms =
-        ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle") : -1;
+    ferry_until_idle_t idle;
+    ferry_until_idle_init(&idle, o, ferry_opts_str(o, "group"), topic);
     int64_t every = ferry_opts_duration_ms(o, "progress");
-    int64_t t0 = ferry_mono_ms(), next_progress = t0 + every, idle_since = -1;
-    ferry_groups_t *groups = NULL;
+    int64_t t0 = ferry_mono_ms(), next_progress = t0 + every;
     while (ferry_running()) {
         int timeout = 100;
         if (w->nmsgs > 0) {
@@ -575,10 +574,8 @@ int cmd_dualwrite(int argc, char **argv)
             timeout = left < 0 ? 0 : (int)(left < 100 ? left : 100);
         }
         rd_kafka_message_t *m = ferry_consumer_poll(w->c, timeout, &err);
-        if (m) {
-            idle_since = -1;
+        if (m)
             batch_add(w, m);
-        }
         int due = w->nmsgs > 0 &&
                   (w->nmsgs >= w->batch_rows ||
                    ferry_mono_ms() - w->batch_started >= w->batch_time_ms || (!m && timeout == 0));
@@ -586,33 +583,14 @@ int cmd_dualwrite(int argc, char **argv)
             due = 1;
         if (due)
             flush(w);
-        if (!m && w->nmsgs == 0 && idle_ms >= 0 && ferry_consumer_caught_up(w->c)) {
-            if (idle_since < 0)
-                idle_since = ferry_mono_ms();
-            else if (ferry_mono_ms() - idle_since >= idle_ms) {
-                /* locally idle: leave only when the whole group has caught up (a partition
-                 * may be between owners during a rebalance) */
-                int64_t lag = -1;
-                ferry_err_t lerr;
-                if (!groups)
-                    groups = ferry_groups_new(o, 10000, &lerr);
-                if (groups &&
-                    ferry_group_lag(groups, ferry_opts_str(o, "group"), topic, &lag, &lerr) ==
-                        FERRY_OK &&
-                    lag == 0) {
-                    ferry_info("group caught up for %lld ms: exiting", (long long)idle_ms);
-                    break;
-                }
-                ferry_debug("idle, but the group's lag is %lld: staying", (long long)lag);
-                idle_since = ferry_mono_ms();
-            }
-        }
+        if (ferry_until_idle_done(&idle, w->c, m || w->nmsgs > 0))
+            break;
         if (every > 0 && ferry_mono_ms() >= next_progress) {
             progress(w, "progress", t0);
             next_progress = ferry_mono_ms() + every;
         }
     }
-    ferry_groups_destroy(groups);
+    ferry_until_idle_free(&idle);
     /* Clean stop: write what is held, commit, leave the group. */
     if (!w->fatal)
         flush(w);

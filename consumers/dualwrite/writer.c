@@ -29,23 +29,6 @@ static char *quote(const char *s)
 }
 
 /* "a.b" -> "a"."b"; "b" -> "b". */
-static char *quote_qualified(const char *name)
-{
-    ferry_buf_t b = FERRY_BUF_INIT;
-    const char *dot = strchr(name, '.');
-    if (dot) {
-        char *schema = strndup(name, (size_t)(dot - name));
-        ferry_pg_append_ident(&b, schema);
-        free(schema);
-        ferry_buf_append_byte(&b, '.');
-        ferry_pg_append_ident(&b, dot + 1);
-    } else {
-        ferry_pg_append_ident(&b, name);
-    }
-    ferry_buf_cstr(&b);
-    return (char *)b.data;
-}
-
 static const char *spec_get(char **keys, char **vals, int n, const char *key)
 {
     for (int i = 0; i < n; i++)
@@ -60,7 +43,7 @@ ferry_status dw_narrow_setup(ferry_pg_t *pg, dw_narrow_t *n, const char *table, 
     memset(n, 0, sizeof *n);
     if (!table || !*table)
         return ferry_err_set(err, FERRY_USAGE, "--narrow-table must not be empty");
-    n->table_sql = quote_qualified(table);
+    n->table_sql = ferry_pg_quote_qualified(table);
     if (!spec) {
         ferry_buf_t sql = FERRY_BUF_INIT;
         ferry_buf_appendf(&sql,

@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "ferry/err.h"
+#include "ferry/kafka.h"
 #include "ferry/options.h"
 
 /* ---- the admin handle ------------------------------------------------------------------- */
@@ -103,6 +104,25 @@ ferry_status ferry_group_committed(ferry_groups_t *g, const char *group, const c
  * not just its own partitions, has caught up. */
 ferry_status ferry_group_lag(ferry_groups_t *g, const char *group, const char *topic, int64_t *lag,
                              ferry_err_t *err);
+
+/* --until-idle for a group worker. The worker is idle when a poll brought nothing, it holds
+ * no unwritten work and its own partitions are at their end; after `--until-idle` of that it
+ * asks ferry_group_lag and leaves only when the whole group has caught up (a partition may
+ * be between owners during a rebalance); otherwise it waits another period. */
+typedef struct ferry_until_idle {
+    int64_t idle_ms; /* < 0: no --until-idle, never leave */
+    int64_t since;   /* when the idle period began, or -1 */
+    const ferry_opts_t *o;
+    const char *group, *topic;
+    ferry_groups_t *groups; /* admin client, made on first use */
+} ferry_until_idle_t;
+
+/* Reads --until-idle from `o` (unset: never idle). `group` and `topic` must outlive `u`. */
+void ferry_until_idle_init(ferry_until_idle_t *u, const ferry_opts_t *o, const char *group,
+                           const char *topic);
+/* Call after every poll: `busy` = a message came or work is held. 1: time to leave. */
+int ferry_until_idle_done(ferry_until_idle_t *u, ferry_consumer_t *c, int busy);
+void ferry_until_idle_free(ferry_until_idle_t *u);
 
 /* Sets the group's committed offsets to those in `offsets` (topic, partition, offset);
  * partitions not in the list are left alone. The broker refuses (per partition) while the

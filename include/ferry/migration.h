@@ -25,6 +25,27 @@
 
 ferry_status ferry_mig_setup(ferry_pg_t *pg, ferry_err_t *err);
 
+/* The options every migration command shares (entries of a ferry_opt_t table). */
+#define FERRY_OPT_NARROW_TABLE                                                                     \
+    {                                                                                              \
+        "narrow-table", 0, FERRY_OPT_STRING, "public.telemetry_narrow", "TABLE",                   \
+            "the narrow table", 0                                                                  \
+    }
+#define FERRY_OPT_NARROW_COLUMNS                                                                   \
+    {                                                                                              \
+        "narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",                                       \
+            "legacy narrow table columns: ship=COL,channel=COL,time=COL,value=COL", 0              \
+    }
+#define FERRY_OPT_WIDE_SCHEMA                                                                      \
+    {                                                                                              \
+        "wide-schema", 0, FERRY_OPT_STRING, "telemetry_wide", "SCHEMA",                            \
+            "schema of the wide tables", 0                                                         \
+    }
+#define FERRY_OPT_VIEW_SCHEMA                                                                      \
+    {                                                                                              \
+        "view-schema", 0, FERRY_OPT_STRING, "telemetry", "SCHEMA", "schema of the reader views", 0 \
+    }
+
 typedef struct ferry_narrow_src {
     char *table; /* quoted, possibly schema-qualified */
     char *ship;  /* quoted column names */

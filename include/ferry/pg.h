@@ -69,6 +69,9 @@ ferry_status ferry_pg_query_value(ferry_pg_t *pg, const char *sql, int nparams,
 char *ferry_pg_quote_ident(const char *name);
 /* Appends the quoted identifier to a buffer. */
 void ferry_pg_append_ident(ferry_buf_t *b, const char *name);
+/* Quotes a table name given as "schema.table" or "table" (split at the first dot; each part
+ * quoted). The result is a new string (free()). */
+char *ferry_pg_quote_qualified(const char *name);
 
 /* Copies `conninfo` into out with any password replaced by "***" (URI or key=value form). */
 void ferry_pg_redact(const char *conninfo, char *out, size_t outsz);

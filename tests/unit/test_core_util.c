@@ -51,6 +51,19 @@ static void test_quote_ident(void **state)
     assert_null(ferry_pg_quote_ident(NULL));
 }
 
+static void test_quote_qualified(void **state)
+{
+    char *q = ferry_pg_quote_qualified("public.telemetry_narrow");
+    assert_string_equal(q, "\"public\".\"telemetry_narrow\"");
+    free(q);
+    q = ferry_pg_quote_qualified("Legacy Data.t\"x.y"); /* split at the first dot only */
+    assert_string_equal(q, "\"Legacy Data\".\"t\"\"x.y\"");
+    free(q);
+    q = ferry_pg_quote_qualified("narrow");
+    assert_string_equal(q, "\"narrow\"");
+    free(q);
+}
+
 static void test_redact(void **state)
 {
     char out[256];
@@ -122,8 +135,11 @@ static void test_err(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf),    cmocka_unit_test(test_quote_ident),
-        cmocka_unit_test(test_redact), cmocka_unit_test(test_json_log_lines),
+        cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_quote_ident),
+        cmocka_unit_test(test_quote_qualified),
+        cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_json_log_lines),
         cmocka_unit_test(test_err),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
