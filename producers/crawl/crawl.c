@@ -89,7 +89,7 @@ static const ferry_opt_t tmdb_opts[] = {
 /* ---- state ------------------------------------------------------------------------------ */
 
 typedef enum page_state {
-    PAGE_PENDING = 0,    /* not requested yet */
+    PAGE_PENDING = 0, /* not requested yet */
     PAGE_DONE_BEFORE, /* completed by an earlier run of the job */
     PAGE_BEYOND,      /* past the list's total_pages: nothing to fetch */
     PAGE_LISTING,     /* list request out (or waiting for a retry) */
@@ -151,9 +151,9 @@ typedef struct crawl {
 
     crawl_page_t *pages;
     int npages;
-    int next_pending;   /* lowest page index that may still be pending */
-    int range_known; /* total_pages seen */
-    int probing;     /* a list request is out while the range is unknown */
+    int next_pending; /* lowest page index that may still be pending */
+    int range_known;  /* total_pages seen */
+    int probing;      /* a list request is out while the range is unknown */
     crawl_task_t *queue;
     int aborted;     /* 401 or a fatal error: stop at once */
     int unreachable; /* aborted because the API could not be reached */
