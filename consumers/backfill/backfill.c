@@ -760,14 +760,14 @@ static ferry_status do_part(bworker_t *w, const chunk_t *c, ferry_wship_t *ship,
     ferry_buf_append_str(&sql, ") x WHERE x.ship_id = current_setting('ferry.bf_ship')"
                                " AND x.ts >= current_setting('ferry.bf_from')::timestamptz"
                                " AND x.ts < current_setting('ferry.bf_to')::timestamptz");
-    /* A ship with one wide table needs no channel filter: every channel of the chunk has a
-     * column there (ensure_columns). With several, each table reads its own channels, as a
-     * set, not "= ANY(array)": COPY takes no parameters, so the array is not a constant at
-     * plan time and ANY would compare each row with every channel in turn (no hashed
-     * lookup). */
-    if (ship->ntables > 1)
-        ferry_buf_append_str(&sql, " AND x.channel_id IN (SELECT unnest("
-                                   "current_setting('ferry.bf_channels')::text[]))");
+    /* Always by channel, also for a ship with one wide table: the narrow table is usually
+     * indexed (ship, channel, ts) and years long, so ship + time alone would scan all of the
+     * ship's history for every chunk, while ship + channel + time ranges the index once per
+     * channel. The channels go as a set, not "= ANY(array)": COPY takes no parameters, so the
+     * array is not a constant at plan time and ANY, evaluated as a filter, compares each row
+     * with every channel in turn (no hashed lookup). */
+    ferry_buf_append_str(&sql, " AND x.channel_id IN (SELECT unnest("
+                               "current_setting('ferry.bf_channels')::text[]))");
     ferry_buf_append_str(&sql, " ORDER BY x.ts) TO STDOUT (FORMAT binary)");
     if ((st = ferry_pg_copy_out_begin(w->rd, ferry_buf_cstr(&sql), err))) {
         ferry_copy_abort(in, "reader failed");
