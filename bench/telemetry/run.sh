@@ -142,6 +142,6 @@ if [[ $what == all || $what == memory ]]; then
     wait "$w"
     echo "## memory: one worker starting with $MEM_N records of lag (batch 50,000 rows)"
     echo
-    echo "peak RSS (VmHWM): **$((peak / 1024)) MiB** (target < 200 MB); $(grep -o 'last commit): [0-9]* readings/s' "$tmp/mem.log")"
+    echo "peak RSS (VmHWM): **$((peak / 1024)) MiB** (target < 200 MB); $(grep -o 'last commit): [0-9]* readings/s' "$tmp/mem.log" | awk '{ print $3 }') readings/s"
     echo
 fi
