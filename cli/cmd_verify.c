@@ -285,11 +285,7 @@ int cmd_verify(int argc, char **argv)
     }
     const char *const *only;
     size_t nonly = ferry_opts_list(o, "ship", &only);
-    if (nonly) {
-        ships = calloc(nonly, sizeof *ships);
-        for (size_t i = 0; i < nonly; i++)
-            ships[nships++] = strdup(only[i]);
-    } else if (ferry_narrow_ships(pg, &src, &ships, &nships, &err)) {
+    if (ferry_narrow_ships_or(pg, &src, only, nonly, &ships, &nships, &err)) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_FAILED;
         goto done;

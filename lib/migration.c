@@ -134,6 +134,21 @@ void ferry_narrow_src_select(const ferry_narrow_src_t *src, ferry_buf_t *out)
                       src->v_text, src->table);
 }
 
+ferry_status ferry_narrow_ships_or(ferry_pg_t *pg, const ferry_narrow_src_t *src,
+                                   const char *const *only, size_t nonly, char ***ships, int *n,
+                                   ferry_err_t *err)
+{
+    if (!nonly)
+        return ferry_narrow_ships(pg, src, ships, n, err);
+    *ships = calloc(nonly, sizeof **ships);
+    if (!*ships)
+        abort();
+    for (size_t i = 0; i < nonly; i++)
+        (*ships)[i] = strdup(only[i]);
+    *n = (int)nonly;
+    return FERRY_OK;
+}
+
 ferry_status ferry_narrow_ships(ferry_pg_t *pg, const ferry_narrow_src_t *src, char ***ships,
                                 int *n, ferry_err_t *err)
 {

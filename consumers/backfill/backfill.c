@@ -215,11 +215,7 @@ static int backfill_plan(int argc, char **argv)
         rc = FERRY_EXIT_USAGE;
         goto out;
     }
-    if (nonly) {
-        ships = calloc(nonly, sizeof *ships);
-        for (size_t i = 0; i < nonly; i++)
-            ships[nships++] = strdup(only[i]);
-    } else if (ferry_narrow_ships(pg, &src, &ships, &nships, &err)) {
+    if (ferry_narrow_ships_or(pg, &src, only, nonly, &ships, &nships, &err)) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_FAILED;
         goto out;

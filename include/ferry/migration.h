@@ -69,6 +69,11 @@ void ferry_narrow_src_select(const ferry_narrow_src_t *src, ferry_buf_t *out);
  * array and its strings are new (free each and the array). */
 ferry_status ferry_narrow_ships(ferry_pg_t *pg, const ferry_narrow_src_t *src, char ***ships,
                                 int *n, ferry_err_t *err);
+/* The ships a command works on: copies of the `nonly` names given (--ship), or, when none
+ * were, every ship of the narrow table (ferry_narrow_ships). Same ownership as that. */
+ferry_status ferry_narrow_ships_or(ferry_pg_t *pg, const ferry_narrow_src_t *src,
+                                   const char *const *only, size_t nonly, char ***ships, int *n,
+                                   ferry_err_t *err);
 
 /* Earliest and latest timestamp of a ship in narrow (found = 0 when it has no rows). */
 ferry_status ferry_narrow_ship_range(ferry_pg_t *pg, const ferry_narrow_src_t *src,
