@@ -17,6 +17,7 @@ static const ferry_opt_t cutover_opts[] = {
     {"undo", 0, FERRY_OPT_BOOL, NULL, NULL, "switch the view back to the narrow table", 0},
     FERRY_OPT_NARROW_TABLE,
     FERRY_OPT_NARROW_COLUMNS,
+    FERRY_OPT_NARROW_TIME_ZONE,
     FERRY_OPT_WIDE_SCHEMA,
     FERRY_OPT_VIEW_SCHEMA,
     FERRY_OPT_END,
@@ -49,12 +50,13 @@ int cmd_cutover(int argc, char **argv)
         ferry_opts_destroy(o);
         return FERRY_EXIT_UNAVAILABLE;
     }
-    ferry_narrow_src_t src;
+    ferry_narrow_t src;
     memset(&src, 0, sizeof src);
     rc = FERRY_EXIT_OK;
     if (ferry_mig_setup(pg, &err) ||
-        ferry_narrow_src_init(pg, &src, ferry_opts_str(o, "narrow-table"),
-                              ferry_opts_str(o, "narrow-columns"), &err)) {
+        ferry_narrow_open(pg, &src, ferry_opts_str(o, "narrow-table"),
+                          ferry_opts_str(o, "narrow-columns"),
+                          ferry_opts_str(o, "narrow-time-zone"), 0, &err)) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_FAILED;
         goto out;
@@ -95,7 +97,7 @@ int cmd_cutover(int argc, char **argv)
     printf("ship %s: view %s.%s now reads the %s table(s)\n", ship,
            ferry_opts_str(o, "view-schema"), vname, undo ? "narrow" : "wide");
 out:
-    ferry_narrow_src_free(&src);
+    ferry_narrow_close(&src);
     ferry_pg_close(pg);
     ferry_opts_destroy(o);
     return rc;

@@ -29,6 +29,7 @@ static const ferry_opt_t rollback_opts[] = {
      "roll back only from this time on, and replay realtime from there", 0},
     FERRY_OPT_NARROW_TABLE,
     FERRY_OPT_NARROW_COLUMNS,
+    FERRY_OPT_NARROW_TIME_ZONE,
     FERRY_OPT_WIDE_SCHEMA,
     FERRY_OPT_VIEW_SCHEMA,
     FERRY_OPT_END,
@@ -80,7 +81,7 @@ int cmd_rollback(int argc, char **argv)
     }
     ferry_group_desc_free(desc);
     ferry_pg_t *pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry rollback", NULL, &err);
-    ferry_narrow_src_t src;
+    ferry_narrow_t src;
     memset(&src, 0, sizeof src);
     rc = FERRY_EXIT_OK;
     if (!pg) {
@@ -89,8 +90,9 @@ int cmd_rollback(int argc, char **argv)
         goto out;
     }
     if (ferry_mig_setup(pg, &err) ||
-        ferry_narrow_src_init(pg, &src, ferry_opts_str(o, "narrow-table"),
-                              ferry_opts_str(o, "narrow-columns"), &err)) {
+        ferry_narrow_open(pg, &src, ferry_opts_str(o, "narrow-table"),
+                          ferry_opts_str(o, "narrow-columns"),
+                          ferry_opts_str(o, "narrow-time-zone"), 0, &err)) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_FAILED;
         goto out;
@@ -187,7 +189,7 @@ int cmd_rollback(int argc, char **argv)
         ferry_reset_plan_free(plan);
     }
 out:
-    ferry_narrow_src_free(&src);
+    ferry_narrow_close(&src);
     ferry_pg_close(pg);
     ferry_groups_destroy(g);
     ferry_opts_destroy(o);

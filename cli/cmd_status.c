@@ -37,10 +37,9 @@ static const ferry_opt_t status_opts[] = {
      FERRY_OPTF_NOENV},
     {"group-prefix", 0, FERRY_OPT_STRING, "ferry", "PREFIX",
      "without --group: show the groups whose name starts with this", 0},
-    {"narrow-table", 0, FERRY_OPT_STRING, "public.telemetry_narrow", "TABLE",
-     "narrow table whose ships without dual-write state are 'legacy'", 0},
-    {"narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",
-     "legacy narrow table layout as for dualwrite: ship=COL,channel=COL,time=COL,value=COL", 0},
+    FERRY_OPT_NARROW_TABLE,
+    FERRY_OPT_NARROW_COLUMNS,
+    FERRY_OPT_NARROW_TIME_ZONE,
     {"legacy-scan", 0, FERRY_OPT_STRING, "auto", "MODE",
      "how legacy ships are found in the narrow table: auto (loose index scan when an index "
      "leads with the ship column, else skipped), full (GROUP BY over the whole table) or off",
@@ -343,35 +342,18 @@ static ferry_status legacy_ships(ferry_pg_t *pg, const ferry_opts_t *o, json_t *
         json_object_set_new(pj, "legacy_scan", json_string("off"));
         return FERRY_OK;
     }
-    ferry_narrow_src_t src;
-    ferry_status st =
-        ferry_narrow_src_init(pg, &src, table, ferry_opts_str(o, "narrow-columns"), err);
+    ferry_narrow_t src;
+    ferry_status st = ferry_narrow_open(pg, &src, table, ferry_opts_str(o, "narrow-columns"),
+                                        ferry_opts_str(o, "narrow-time-zone"), 0, err);
     if (st) {
-        ferry_narrow_src_free(&src);
+        ferry_narrow_close(&src);
         return st;
     }
     /* Is there a btree index whose first column is the ship column? Then a loose index
      * scan finds the ships with one index descent each; without one it would read the
      * table once per ship, so it is skipped unless --legacy-scan full. */
-    char ship_col[256];
-    snprintf(ship_col, sizeof ship_col, "%s", src.ship);
-    /* src.ship is quoted: strip the quotes and undouble for pg_attribute.attname. */
-    {
-        const char *s = src.ship + 1;
-        size_t j = 0;
-        for (; *s && j + 1 < sizeof ship_col; s++) {
-            if (*s == '"') {
-                if (s[1] == '"')
-                    s++;
-                else
-                    break;
-            }
-            ship_col[j++] = *s;
-        }
-        ship_col[j] = '\0';
-    }
     char has_index[8] = "";
-    const char *p[] = {src.table, ship_col};
+    const char *p[] = {src.table, src.ship.name};
     st = ferry_pg_query_value(pg,
                               "SELECT EXISTS (SELECT 1 FROM pg_index i"
                               " JOIN pg_class c ON c.oid = i.indexrelid"
@@ -382,7 +364,7 @@ static ferry_status legacy_ships(ferry_pg_t *pg, const ferry_opts_t *o, json_t *
                               "  AND a.attname = $2)",
                               2, p, has_index, sizeof has_index, err);
     if (st) {
-        ferry_narrow_src_free(&src);
+        ferry_narrow_close(&src);
         return st;
     }
     int indexed = has_index[0] == 't';
@@ -396,13 +378,14 @@ static ferry_status legacy_ships(ferry_pg_t *pg, const ferry_opts_t *o, json_t *
                           " WHERE s.id IS NOT NULL)"
                           " SELECT coalesce(array_agg(id), '{}')::text FROM s"
                           " WHERE id IS NOT NULL",
-                          src.ship, src.table, src.ship, src.ship, src.table, src.ship, src.ship);
+                          src.ship.q, src.table, src.ship.q, src.ship.q, src.table, src.ship.q,
+                          src.ship.q);
         json_object_set_new(pj, "legacy_scan", json_string("index"));
     } else if (strcmp(mode, "full") == 0) {
         ferry_buf_appendf(&sql,
                           "SELECT coalesce(array_agg(id), '{}')::text FROM"
                           " (SELECT n.%s::text id FROM %s n GROUP BY 1) s",
-                          src.ship, src.table);
+                          src.ship.q, src.table);
         json_object_set_new(pj, "legacy_scan", json_string("full"));
     } else {
         json_object_set_new(pj, "legacy_scan",
@@ -420,7 +403,7 @@ static ferry_status legacy_ships(ferry_pg_t *pg, const ferry_opts_t *o, json_t *
         }
     }
     ferry_buf_free(&sql);
-    ferry_narrow_src_free(&src);
+    ferry_narrow_close(&src);
     return st;
 }
 
@@ -494,25 +477,14 @@ static int pg_status(const ferry_opts_t *o, json_t *doc)
         {"ferry.ship_events", "ferry.ship_events", 0},
         {ferry_opts_str(o, "narrow-table"), NULL, 0},
     };
-    char *narrow_q = NULL;
-    {
-        /* the narrow table's regclass text: quoted like every ferry command quotes it */
-        const char *t = ferry_opts_str(o, "narrow-table");
-        const char *dot = strchr(t, '.');
-        ferry_buf_t b = FERRY_BUF_INIT;
-        if (dot) {
-            char *schema = strndup(t, (size_t)(dot - t));
-            ferry_pg_append_ident(&b, schema);
-            free(schema);
-            ferry_buf_append_byte(&b, '.');
-            ferry_pg_append_ident(&b, dot + 1);
-        } else {
-            ferry_pg_append_ident(&b, t);
-        }
-        narrow_q = strdup(ferry_buf_cstr(&b));
-        ferry_buf_free(&b);
-        tables[T_COUNT].reg = narrow_q;
+    /* the narrow table's regclass text, as every ferry command reads --narrow-table */
+    char *narrow_q = ferry_pg_quote_qualified(ferry_opts_str(o, "narrow-table"));
+    if (!narrow_q) {
+        ferry_err_set(&err, FERRY_USAGE, "--narrow-table '%s' is not a valid table name",
+                      ferry_opts_str(o, "narrow-table"));
+        goto query_failed;
     }
+    tables[T_COUNT].reg = narrow_q;
     json_t *missing = json_array();
     json_object_set_new(pj, "missing", missing);
     for (int i = 0; i <= T_COUNT; i++) {
@@ -587,20 +559,9 @@ static int pg_status(const ferry_opts_t *o, json_t *doc)
     size_t nonly = ferry_opts_list(o, "ship", &only);
     ferry_buf_t only_arr = FERRY_BUF_INIT;
     if (nonly) {
-        /* a text[] literal: every element double-quoted with \ and " escaped */
-        ferry_buf_append_byte(&only_arr, '{');
-        for (size_t i = 0; i < nonly; i++) {
-            if (i)
-                ferry_buf_append_byte(&only_arr, ',');
-            ferry_buf_append_byte(&only_arr, '"');
-            for (const char *c = only[i]; *c; c++) {
-                if (*c == '"' || *c == '\\')
-                    ferry_buf_append_byte(&only_arr, '\\');
-                ferry_buf_append_byte(&only_arr, (unsigned char)*c);
-            }
-            ferry_buf_append_byte(&only_arr, '"');
-        }
-        ferry_buf_append_byte(&only_arr, '}');
+        for (size_t i = 0; i < nonly; i++)
+            ferry_pg_array_add(&only_arr, only[i], strlen(only[i]));
+        ferry_pg_array_close(&only_arr);
     }
     const char *params[2] = {narrow_ships ? narrow_ships : "{}",
                              nonly ? ferry_buf_cstr(&only_arr) : NULL};

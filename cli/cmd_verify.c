@@ -26,31 +26,36 @@ static const ferry_opt_t verify_opts[] = {
     {"keys", 0, FERRY_OPT_INT, "5", "N", "differing keys shown per mismatching window", 0},
     FERRY_OPT_NARROW_TABLE,
     FERRY_OPT_NARROW_COLUMNS,
+    FERRY_OPT_NARROW_TIME_ZONE,
     FERRY_OPT_WIDE_SCHEMA,
     FERRY_OPT_VIEW_SCHEMA,
     {"json", 0, FERRY_OPT_BOOL, NULL, NULL, "print the result as JSON", 0},
     FERRY_OPT_END,
 };
 
-/* The narrow rows of one ship as (w, key, val) where key = "ts_us|channel" and val is the value
- * as the wide column would show it; unmapped or misfit values get a marker no cell can have. */
-static void narrow_set(const ferry_narrow_src_t *src, ferry_buf_t *sql)
+/* The narrow rows of one ship as (us, ch, val) where val is the value as the wide column would
+ * show it, when the column holds it exactly (a long in a double column only up to 2^53, a
+ * double in a bigint column only when integral and in range); anything else, and a value whose
+ * channel has no column, gets a marker no cell can have, so it counts as a difference. */
+static void narrow_set(const ferry_narrow_t *src, ferry_buf_t *sql)
 {
     ferry_buf_append_str(sql,
                          "SELECT (extract(epoch FROM x.ts) * 1000000)::bigint AS us,"
                          " x.channel_id AS ch, coalesce(CASE c.pg_type"
-                         " WHEN 'double precision' THEN coalesce(x.value_double,"
-                         " x.value_long::double precision)::text"
-                         " WHEN 'bigint' THEN coalesce(x.value_long, CASE WHEN x.value_double"
-                         " = trunc(x.value_double) THEN x.value_double::bigint END)::text"
+                         " WHEN 'double precision' THEN CASE WHEN x.value_double IS NOT NULL"
+                         " THEN x.value_double::text WHEN abs(x.value_long) <= 9007199254740992"
+                         " THEN x.value_long::double precision::text END"
+                         " WHEN 'bigint' THEN coalesce(x.value_long::text, CASE WHEN"
+                         " x.value_double = trunc(x.value_double) AND abs(x.value_double)"
+                         " < 9223372036854775807 THEN x.value_double::bigint::text END)"
                          " WHEN 'boolean' THEN x.value_bool::text ELSE x.value_text END,"
                          " E'\\x01not in wide: ' || coalesce(x.value_double::text,"
                          " x.value_long::text, x.value_bool::text, x.value_text)) AS val FROM (");
-    ferry_narrow_src_select(src, sql);
+    ferry_narrow_filter_t f = {.ship = "$1", .from = "$2", .to = "$3", .values_only = 1};
+    ferry_narrow_select(src, &f, sql);
     ferry_buf_append_str(sql, ") x LEFT JOIN ferry.channel_columns c ON c.ship_id = x.ship_id"
-                              " AND c.channel_id = x.channel_id WHERE x.ship_id = $1"
-                              " AND x.ts >= $2::timestamptz AND x.ts < $3::timestamptz"
-                              " AND coalesce(x.value_double::text, x.value_long::text,"
+                              " AND c.channel_id = x.channel_id"
+                              " WHERE coalesce(x.value_double::text, x.value_long::text,"
                               " x.value_bool::text, x.value_text) IS NOT NULL");
 }
 
@@ -104,7 +109,7 @@ typedef struct range {
     int64_t lo, hi;
 } range_t;
 
-static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow_src_t *src,
+static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow_t *src,
                        const char *ship, range_t r, json_t *out, int64_t *mismatches,
                        ferry_err_t *err)
 {
@@ -120,9 +125,14 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
     if (!cols)
         return -1;
     int64_t win = ferry_opts_duration_ms(o, "window") * 1000;
-    char from[48], to[48];
-    ferry_ts_format(r.lo, from, sizeof from);
-    ferry_ts_format(r.hi, to, sizeof to);
+    char from[48], to[48], from_s[48], to_s[48];
+    ferry_ts_format_pg(r.lo, from, sizeof from);
+    if (r.hi == INT64_MAX)
+        snprintf(to, sizeof to, "infinity");
+    else
+        ferry_ts_format_pg(r.hi, to, sizeof to);
+    ferry_ts_format(r.lo, from_s, sizeof from_s);
+    ferry_ts_format(r.hi, to_s, sizeof to_s);
     ferry_buf_t ns = FERRY_BUF_INIT, ws = FERRY_BUF_INIT, sql = FERRY_BUF_INIT;
     narrow_set(src, &ns);
     const char **params;
@@ -158,10 +168,15 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
         if (strcmp(PQgetvalue(res, i, 3), "t") == 0)
             continue;
         bad++;
-        int64_t wlo = r.lo + w * win, whi = wlo + win;
-        char a[48], b[48];
-        ferry_ts_format(wlo, a, sizeof a);
-        ferry_ts_format(whi, b, sizeof b);
+        int64_t wlo = r.lo + w * win, whi = wlo > INT64_MAX - win ? INT64_MAX : wlo + win;
+        char a[48], b[48], as[48], bs[48];
+        ferry_ts_format_pg(wlo, a, sizeof a);
+        if (whi == INT64_MAX)
+            snprintf(b, sizeof b, "infinity");
+        else
+            ferry_ts_format_pg(whi, b, sizeof b);
+        ferry_ts_format(wlo, as, sizeof as);
+        ferry_ts_format(whi, bs, sizeof bs);
         /* the first differing keys of this window, both ways */
         ferry_buf_t dq = FERRY_BUF_INIT;
         ferry_buf_appendf(
@@ -175,7 +190,7 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
         params[2] = b;
         PGresult *d = ferry_pg_query(pg, ferry_buf_cstr(&dq), np, params, err);
         ferry_buf_free(&dq);
-        json_t *jw = json_pack("{s:s, s:s, s:I, s:I}", "from", a, "to", b, "narrow_values",
+        json_t *jw = json_pack("{s:s, s:s, s:I, s:I}", "from", as, "to", bs, "narrow_values",
                                (json_int_t)nc, "wide_cells", (json_int_t)mc);
         json_t *jk = json_array();
         if (d) {
@@ -188,7 +203,7 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
                                                 PQgetvalue(d, k, 2), "value", PQgetvalue(d, k, 3)));
                 if (!ferry_opts_bool(o, "json"))
                     printf("  mismatch ship %s window %s: only in %s: ts %s channel %s value %s\n",
-                           ship, a, PQgetvalue(d, k, 0), when, PQgetvalue(d, k, 2),
+                           ship, as, PQgetvalue(d, k, 0), when, PQgetvalue(d, k, 2),
                            PQgetvalue(d, k, 3));
             }
             PQclear(d);
@@ -201,10 +216,10 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
     int windows = PQntuples(res);
     PQclear(res);
     *mismatches += bad;
-    json_t *js = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:b, s:o}", "ship", ship, "from",
-                           from, "to", to, "windows", windows, "narrow_values", (json_int_t)nrows,
-                           "wide_cells", (json_int_t)wcells, "mismatching_windows", (json_int_t)bad,
-                           "ok", bad == 0, "mismatches", wins);
+    json_t *js = json_pack(
+        "{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:b, s:o}", "ship", ship, "from", from_s, "to", to_s,
+        "windows", windows, "narrow_values", (json_int_t)nrows, "wide_cells", (json_int_t)wcells,
+        "mismatching_windows", (json_int_t)bad, "ok", bad == 0, "mismatches", wins);
     char *details = json_dumps(js, JSON_COMPACT);
     char wn[16], mm[24];
     snprintf(wn, sizeof wn, "%d", windows);
@@ -269,7 +284,7 @@ int cmd_verify(int argc, char **argv)
         ferry_opts_destroy(o);
         return FERRY_EXIT_UNAVAILABLE;
     }
-    ferry_narrow_src_t src;
+    ferry_narrow_t src;
     memset(&src, 0, sizeof src);
     json_t *out = json_array();
     int64_t mismatches = 0;
@@ -277,10 +292,11 @@ int cmd_verify(int argc, char **argv)
     int nships = 0;
     rc = FERRY_EXIT_OK;
     if (ferry_mig_setup(pg, &err) ||
-        ferry_narrow_src_init(pg, &src, ferry_opts_str(o, "narrow-table"),
-                              ferry_opts_str(o, "narrow-columns"), &err)) {
+        ferry_narrow_open(pg, &src, ferry_opts_str(o, "narrow-table"),
+                          ferry_opts_str(o, "narrow-columns"),
+                          ferry_opts_str(o, "narrow-time-zone"), 0, &err)) {
         ferry_error("%s", err.msg);
-        rc = FERRY_EXIT_FAILED;
+        rc = err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
         goto done;
     }
     const char *const *only;
@@ -294,9 +310,11 @@ int cmd_verify(int argc, char **argv)
         int64_t lo, hi;
         int found;
         if (ferry_narrow_ship_range(pg, &src, ships[i], &lo, &hi, &found, &err)) {
-            ferry_error("%s", err.msg);
+            ferry_error("ship %s not verified: %s", ships[i], err.msg);
             rc = FERRY_EXIT_FAILED;
-            break;
+            if (!ferry_pg_ok(pg))
+                break;
+            continue;
         }
         /* the wide side's own range counts too: extra rows must be seen */
         const char *p[] = {ships[i], ferry_opts_str(o, "wide-schema")};
@@ -331,11 +349,19 @@ int cmd_verify(int argc, char **argv)
             ferry_warn("ship %s has no rows: nothing to verify", ships[i]);
             continue;
         }
-        range_t r = {from_us != INT64_MIN ? from_us : lo, to_us != INT64_MIN ? to_us : hi + 1};
+        /* Near the end of int64 microseconds PostgreSQL's epoch arithmetic is inexact: the
+         * range then runs to infinity. */
+        range_t r = {from_us != INT64_MIN ? from_us : lo, to_us != INT64_MIN ? to_us
+                                                          : hi >= INT64_MAX - 946684800000000LL
+                                                              ? INT64_MAX
+                                                              : hi + 1};
         if (verify_ship(pg, o, &src, ships[i], r, out, &mismatches, &err) != 0) {
-            ferry_error("%s", err.msg);
+            /* one ship that cannot be verified does not stop the others */
+            ferry_error("ship %s not verified: %s", ships[i], err.msg);
             rc = FERRY_EXIT_FAILED;
-            break;
+            if (!ferry_pg_ok(pg))
+                break;
+            continue;
         }
         /* keep the reader view current while the ship reads from narrow */
         char cut[8] = "";
@@ -359,7 +385,7 @@ done:
         free(ships[i]);
     free(ships);
     json_decref(out);
-    ferry_narrow_src_free(&src);
+    ferry_narrow_close(&src);
     ferry_pg_close(pg);
     ferry_opts_destroy(o);
     return rc;

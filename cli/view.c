@@ -23,9 +23,8 @@ static int append_safe_literal(ferry_buf_t *b, const char *name)
     return 0;
 }
 
-ferry_status ship_view_create(ferry_pg_t *pg, const ferry_narrow_src_t *src,
-                              const char *wide_schema, const char *view_schema, const char *ship,
-                              int wide, ferry_err_t *err)
+ferry_status ship_view_create(ferry_pg_t *pg, const ferry_narrow_t *src, const char *wide_schema,
+                              const char *view_schema, const char *ship, int wide, ferry_err_t *err)
 {
     const char *p[] = {ship, wide_schema};
     PGresult *cols = ferry_pg_query(pg,
@@ -87,7 +86,9 @@ ferry_status ship_view_create(ferry_pg_t *pg, const ferry_narrow_src_t *src,
             const char *val = strcmp(type, "double precision") == 0
                                   ? "coalesce(x.value_double, x.value_long::double precision)"
                               : strcmp(type, "bigint") == 0
-                                  ? "coalesce(x.value_long, x.value_double::bigint)"
+                                  ? "coalesce(x.value_long, CASE WHEN x.value_double ="
+                                    " trunc(x.value_double) AND abs(x.value_double) <"
+                                    " 9223372036854775807 THEN x.value_double::bigint END)"
                               : strcmp(type, "boolean") == 0 ? "x.value_bool"
                                                              : "x.value_text";
             ferry_buf_appendf(&sql, ", %s(CASE WHEN c.column_name = ", agg);
@@ -99,15 +100,20 @@ ferry_status ship_view_create(ferry_pg_t *pg, const ferry_narrow_src_t *src,
             ferry_buf_appendf(&sql, " THEN %s END) AS ", val);
             ferry_pg_append_ident(&sql, PQgetvalue(cols, i, 1));
         }
+        /* the ship by its wide table's catalog row: ship ids are data, never SQL text */
+        ferry_buf_t ship_expr = FERRY_BUF_INIT;
+        ferry_buf_append_str(&ship_expr,
+                             "(SELECT ship_id FROM ferry.ship_tables WHERE table_name = ");
+        append_safe_literal(&ship_expr, PQgetvalue(tables, 0, 0));
+        ferry_buf_append_str(&ship_expr, " LIMIT 1)");
+        ferry_narrow_filter_t f = {.ship = ferry_buf_cstr(&ship_expr), .values_only = 1};
         ferry_buf_append_str(&sql, " FROM (");
-        ferry_narrow_src_select(src, &sql);
+        ferry_narrow_select(src, &f, &sql);
         ferry_buf_append_str(&sql, ") x JOIN ferry.channel_columns c ON c.ship_id = x.ship_id"
-                                   " AND c.channel_id = x.channel_id WHERE x.ship_id ="
-                                   " (SELECT ship_id FROM ferry.ship_tables WHERE table_name = ");
-        append_safe_literal(&sql, PQgetvalue(tables, 0, 0));
-        ferry_buf_append_str(&sql, " LIMIT 1)");
-        ferry_buf_append_str(&sql, " AND coalesce(x.value_double::text, x.value_long::text,"
+                                   " AND c.channel_id = x.channel_id");
+        ferry_buf_append_str(&sql, " WHERE coalesce(x.value_double::text, x.value_long::text,"
                                    " x.value_bool::text, x.value_text) IS NOT NULL GROUP BY x.ts");
+        ferry_buf_free(&ship_expr);
     }
     ferry_buf_append_str(&sql, "; COMMIT");
     st = ferry_pg_exec(pg, ferry_buf_cstr(&sql), err);

@@ -5,7 +5,7 @@
 #ifndef FERRY_CLI_VIEW_H
 #define FERRY_CLI_VIEW_H
 
-#include "ferry/migration.h"
+#include "ferry/narrow.h"
 #include "ferry/pg.h"
 
 /* Writes the view's unquoted name for a ship into out. */
@@ -13,8 +13,8 @@ void ship_view_name(const char *ship, char *out, size_t outsz);
 
 /* (Re)creates the ship's view reading the wide tables (wide = 1) or the narrow table, and
  * records it in ferry.cutover (cut_over = wide). Runs in its own transaction. */
-ferry_status ship_view_create(ferry_pg_t *pg, const ferry_narrow_src_t *src,
-                              const char *wide_schema, const char *view_schema, const char *ship,
-                              int wide, ferry_err_t *err);
+ferry_status ship_view_create(ferry_pg_t *pg, const ferry_narrow_t *src, const char *wide_schema,
+                              const char *view_schema, const char *ship, int wide,
+                              ferry_err_t *err);
 
 #endif

@@ -91,3 +91,30 @@ void ferry_buf_free(ferry_buf_t *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+void *ferry_xrealloc(void *p, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        abort();
+    size_t bytes = n * size;
+    void *q = realloc(p, bytes ? bytes : 1);
+    if (!q)
+        abort();
+    return q;
+}
+
+void *ferry_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        abort();
+    return p;
+}
+
+char *ferry_xstrndup(const char *s, size_t len)
+{
+    char *p = strndup(s, len);
+    if (!p)
+        abort();
+    return p;
+}

@@ -248,19 +248,113 @@ char *ferry_pg_quote_ident(const char *name)
     return (char *)b.data;
 }
 
-char *ferry_pg_quote_qualified(const char *name)
+/* One identifier of an SQL name at s[*i]: "quoted" (with "" for a quote) or unquoted (ASCII
+ * letters folded to lower case, as PostgreSQL's scanner does). */
+static char *parse_ident(const char *s, size_t *i, ferry_err_t *err)
 {
     ferry_buf_t b = FERRY_BUF_INIT;
-    const char *dot = strchr(name, '.');
-    if (dot) {
-        char *schema = strndup(name, (size_t)(dot - name));
-        ferry_pg_append_ident(&b, schema);
-        free(schema);
-        ferry_buf_append_byte(&b, '.');
-        ferry_pg_append_ident(&b, dot + 1);
+    size_t p = *i;
+    if (s[p] == '"') {
+        for (p++;; p++) {
+            if (!s[p]) {
+                ferry_buf_free(&b);
+                ferry_err_set(err, FERRY_USAGE, "unterminated quoted identifier");
+                return NULL;
+            }
+            if (s[p] == '"') {
+                if (s[p + 1] != '"')
+                    break;
+                p++;
+            }
+            ferry_buf_append_byte(&b, (unsigned char)s[p]);
+        }
+        p++;
+        if (b.len == 0) {
+            ferry_buf_free(&b);
+            ferry_err_set(err, FERRY_USAGE, "zero-length quoted identifier");
+            return NULL;
+        }
     } else {
-        ferry_pg_append_ident(&b, name);
+        for (; s[p]; p++) {
+            unsigned char c = (unsigned char)s[p];
+            int start = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+            if (!(start || (b.len && ((c >= '0' && c <= '9') || c == '$'))))
+                break;
+            ferry_buf_append_byte(&b, (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c);
+        }
+        if (b.len == 0) {
+            ferry_buf_free(&b);
+            ferry_err_set(err, FERRY_USAGE, "expected an identifier at \"%.40s\"", s + p);
+            return NULL;
+        }
     }
+    *i = p;
+    ferry_buf_cstr(&b);
+    return (char *)b.data;
+}
+
+static size_t skip_space(const char *s, size_t i)
+{
+    while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+        i++;
+    return i;
+}
+
+ferry_status ferry_pg_parse_qualified(const char *text, char **schema, char **name,
+                                      ferry_err_t *err)
+{
+    *schema = *name = NULL;
+    if (!text)
+        return ferry_err_set(err, FERRY_USAGE, "no table name given");
+    char *parts[3] = {NULL, NULL, NULL};
+    int n = 0;
+    size_t i = skip_space(text, 0);
+    ferry_err_t e;
+    for (;;) {
+        char *id = parse_ident(text, &i, &e);
+        if (!id || n == 2) {
+            free(id);
+            for (int k = 0; k < n; k++)
+                free(parts[k]);
+            return ferry_err_set(err, FERRY_USAGE, "invalid table name '%.200s': %s", text,
+                                 id ? "at most schema.table" : e.msg);
+        }
+        parts[n++] = id;
+        i = skip_space(text, i);
+        if (text[i] != '.')
+            break;
+        i = skip_space(text, i + 1);
+    }
+    if (text[i]) {
+        for (int k = 0; k < n; k++)
+            free(parts[k]);
+        return ferry_err_set(err, FERRY_USAGE,
+                             "invalid table name '%.200s': unexpected '%c' (quote names that are"
+                             " not plain identifiers: '\"My Table\"')",
+                             text, text[i]);
+    }
+    if (n == 2) {
+        *schema = parts[0];
+        *name = parts[1];
+    } else {
+        *name = parts[0];
+    }
+    return FERRY_OK;
+}
+
+char *ferry_pg_quote_qualified(const char *text)
+{
+    char *schema, *name;
+    if (ferry_pg_parse_qualified(text, &schema, &name, NULL) != FERRY_OK)
+        return NULL;
+    ferry_buf_t b = FERRY_BUF_INIT;
+    if (schema) {
+        ferry_pg_append_ident(&b, schema);
+        ferry_buf_append_byte(&b, '.');
+    }
+    ferry_pg_append_ident(&b, name);
+    free(schema);
+    free(name);
     ferry_buf_cstr(&b);
     return (char *)b.data;
 }
@@ -274,6 +368,26 @@ void ferry_pg_append_ident(ferry_buf_t *b, const char *name)
         ferry_buf_append_byte(b, (unsigned char)*p);
     }
     ferry_buf_append_byte(b, '"');
+}
+
+void ferry_pg_array_add(ferry_buf_t *b, const char *s, size_t len)
+{
+    ferry_buf_append_byte(b, b->len ? ',' : '{');
+    ferry_buf_append_byte(b, '"');
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            ferry_buf_append_byte(b, '\\');
+        ferry_buf_append_byte(b, (unsigned char)s[i]);
+    }
+    ferry_buf_append_byte(b, '"');
+}
+
+const char *ferry_pg_array_close(ferry_buf_t *b)
+{
+    if (!b->len)
+        ferry_buf_append_byte(b, '{');
+    ferry_buf_append_byte(b, '}');
+    return ferry_buf_cstr(b);
 }
 
 void ferry_pg_redact(const char *conninfo, char *out, size_t outsz)

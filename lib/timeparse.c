@@ -308,6 +308,25 @@ size_t ferry_ts_format(int64_t us, char *out, size_t outsz)
     return n < 0 ? 0 : (size_t)n;
 }
 
+size_t ferry_ts_format_pg(int64_t us, char *out, size_t outsz)
+{
+    int64_t days = us / US_PER_DAY, r = us % US_PER_DAY;
+    if (r < 0) {
+        days--;
+        r += US_PER_DAY;
+    }
+    int64_t y;
+    unsigned m, d;
+    ts_civil_from_days(days, &y, &m, &d);
+    /* PostgreSQL has no year 0: astronomical year y <= 0 is year 1 - y BC. */
+    int bc = y <= 0;
+    int n = snprintf(out, outsz, "%04lld-%02u-%02u %02d:%02d:%02d.%06d+00%s",
+                     (long long)(bc ? 1 - y : y), m, d, (int)(r / (3600 * US_PER_S)),
+                     (int)(r / (60 * US_PER_S) % 60), (int)(r / US_PER_S % 60), (int)(r % US_PER_S),
+                     bc ? " BC" : "");
+    return n < 0 ? 0 : (size_t)n;
+}
+
 int ferry_ts_unit_parse(const char *name, ferry_ts_unit *out)
 {
     static const struct {

@@ -179,22 +179,12 @@ static ferry_wship_t *ship_get_or_add(ferry_wcat_t *c, const char *ship)
     return s;
 }
 
-/* Appends a PostgreSQL text-array literal {"a","b"} of the items. */
+/* Appends a PostgreSQL text-array literal of the items. */
 static void append_text_array(ferry_buf_t *b, char *const *items, int n)
 {
-    ferry_buf_append_byte(b, '{');
-    for (int i = 0; i < n; i++) {
-        if (i)
-            ferry_buf_append_byte(b, ',');
-        ferry_buf_append_byte(b, '"');
-        for (const char *p = items[i]; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                ferry_buf_append_byte(b, '\\');
-            ferry_buf_append_byte(b, (unsigned char)*p);
-        }
-        ferry_buf_append_byte(b, '"');
-    }
-    ferry_buf_append_byte(b, '}');
+    for (int i = 0; i < n; i++)
+        ferry_pg_array_add(b, items[i], strlen(items[i]));
+    ferry_pg_array_close(b);
 }
 
 static int table_index(ferry_wship_t *s, const char *name)
@@ -552,16 +542,48 @@ static ferry_status plan_channel(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wship_t 
     return FERRY_OK;
 }
 
+/* Widens a bigint column to double precision, but only where that is lossless: the table is
+ * locked first (no writer can add a value meanwhile), and a column holding a long beyond
+ * +-2^53, which a double cannot hold exactly, stays bigint (col->widen_refused; the
+ * non-integral value that asked for it becomes a wide conflict instead). */
 static ferry_status widen(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wship_t *s, ferry_wcol_t *col,
                           ferry_err_t *err)
 {
     ferry_buf_t sql = FERRY_BUF_INIT;
+    ferry_buf_append_str(&sql, "LOCK TABLE ");
+    append_table(&sql, c->wide_schema, s->tables[col->table].name);
+    ferry_buf_append_str(&sql, " IN ACCESS EXCLUSIVE MODE");
+    ferry_status st = exec_buf(pg, &sql, err);
+    ferry_buf_reset(&sql);
+    char big[8] = "";
+    if (!st) {
+        ferry_buf_append_str(&sql, "SELECT EXISTS (SELECT 1 FROM ");
+        append_table(&sql, c->wide_schema, s->tables[col->table].name);
+        ferry_buf_append_str(&sql, " WHERE abs(");
+        ferry_pg_append_ident(&sql, col->column);
+        ferry_buf_append_str(&sql, ") > 9007199254740992)");
+        st = ferry_pg_query_value(pg, ferry_buf_cstr(&sql), 0, NULL, big, sizeof big, err);
+        ferry_buf_reset(&sql);
+    }
+    if (st) {
+        ferry_buf_free(&sql);
+        return st;
+    }
+    if (big[0] == 't') {
+        ferry_warn("ship %s: channel %s stays bigint: it holds integers beyond 2^53 that double "
+                   "precision cannot hold exactly; its non-integral values go to the DLQ as wide "
+                   "conflicts (they are in the narrow table)",
+                   s->ship_id, col->channel);
+        col->widen_refused = 1;
+        ferry_buf_free(&sql);
+        return FERRY_OK;
+    }
     ferry_buf_append_str(&sql, "ALTER TABLE ");
     append_table(&sql, c->wide_schema, s->tables[col->table].name);
     ferry_buf_append_str(&sql, " ALTER COLUMN ");
     ferry_pg_append_ident(&sql, col->column);
     ferry_buf_append_str(&sql, " TYPE double precision");
-    ferry_status st = exec_buf(pg, &sql, err);
+    st = exec_buf(pg, &sql, err);
     ferry_buf_free(&sql);
     if (st)
         return st;

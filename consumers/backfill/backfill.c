@@ -48,6 +48,7 @@ static const ferry_opt_t plan_opts[] = {
     {"from", 0, FERRY_OPT_STRING, NULL, "TIME", "start at this time instead of the beginning", 0},
     FERRY_OPT_NARROW_TABLE,
     FERRY_OPT_NARROW_COLUMNS,
+    FERRY_OPT_NARROW_TIME_ZONE,
     FERRY_OPT_END,
 };
 
@@ -59,6 +60,7 @@ static const ferry_opt_t run_opts[] = {
     FERRY_OPT_TOPIC(FERRY_TOPIC_BACKFILL),
     FERRY_OPT_NARROW_TABLE,
     FERRY_OPT_NARROW_COLUMNS,
+    FERRY_OPT_NARROW_TIME_ZONE,
     FERRY_OPT_WIDE_SCHEMA,
     {"max-columns", 0, FERRY_OPT_INT, "800", "N", "channel columns per wide table (as dualwrite)",
      0},
@@ -106,7 +108,6 @@ static int publish_chunks(ferry_pg_t *pg, ferry_producer_t *p, const char *topic
     const ferry_schema_t *schema = ferry_schema_get("BackfillChunk");
     ferry_buf_t msg = FERRY_BUF_INIT, ids = FERRY_BUF_INIT;
     int n = PQntuples(res), sent = 0;
-    ferry_buf_append_byte(&ids, '{');
     for (int i = 0; i < n; i++) {
         json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:s}", "chunk_id",
                               PQgetvalue(res, i, 0), "ship_id", PQgetvalue(res, i, 1), "start_ts",
@@ -123,17 +124,10 @@ static int publish_chunks(ferry_pg_t *pg, ferry_producer_t *p, const char *topic
             sent = -1;
             break;
         }
-        if (sent++)
-            ferry_buf_append_byte(&ids, ',');
-        ferry_buf_append_byte(&ids, '"');
-        for (const char *c = PQgetvalue(res, i, 0); *c; c++) {
-            if (*c == '"' || *c == '\\')
-                ferry_buf_append_byte(&ids, '\\');
-            ferry_buf_append_byte(&ids, (unsigned char)*c);
-        }
-        ferry_buf_append_byte(&ids, '"');
+        sent++;
+        ferry_pg_array_add(&ids, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
     }
-    ferry_buf_append_byte(&ids, '}');
+    ferry_pg_array_close(&ids);
     PQclear(res);
     ferry_buf_free(&msg);
     if (sent > 0) {
@@ -203,14 +197,15 @@ static int backfill_plan(int argc, char **argv)
     }
     ferry_pg_t *pg = NULL;
     ferry_producer_t *p = NULL;
-    ferry_narrow_src_t src;
+    ferry_narrow_t src;
     memset(&src, 0, sizeof src);
     char **ships = NULL;
     int nships = 0;
     if ((rc = connect_pg(o, "ferry backfill plan", &pg)))
         goto out;
-    if (ferry_narrow_src_init(pg, &src, ferry_opts_str(o, "narrow-table"),
-                              ferry_opts_str(o, "narrow-columns"), &err)) {
+    if (ferry_narrow_open(pg, &src, ferry_opts_str(o, "narrow-table"),
+                          ferry_opts_str(o, "narrow-columns"),
+                          ferry_opts_str(o, "narrow-time-zone"), 0, &err)) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_USAGE;
         goto out;
@@ -228,7 +223,6 @@ static int backfill_plan(int argc, char **argv)
     }
     int64_t total_new = 0;
     ferry_buf_t arr = FERRY_BUF_INIT;
-    ferry_buf_append_byte(&arr, '{');
     for (int s = 0; s < nships; s++) {
         const char *ship = ships[s];
         /* the cutoff: dual-write's, or now for a ship never dual-written */
@@ -273,24 +267,17 @@ static int backfill_plan(int argc, char **argv)
             char a[48], b[48];
             ts_text(start, a, sizeof a);
             ts_text(end, b, sizeof b);
-            const char *sep = nchunks++ ? "," : "{";
-            ferry_buf_append_str(&ids, sep);
-            ferry_buf_append_byte(&ids, '"');
-            for (const char *c = ship; *c; c++) {
-                if (*c == '"' || *c == '\\')
-                    ferry_buf_append_byte(&ids, '\\');
-                ferry_buf_append_byte(&ids, (unsigned char)*c);
-            }
-            ferry_buf_appendf(&ids, "|%lld|%lld\"", (long long)start, (long long)end);
-            ferry_buf_appendf(&st, "%s%s", sep, a);
-            ferry_buf_appendf(&en, "%s%s", sep, b);
+            nchunks++;
+            ferry_buf_t id = FERRY_BUF_INIT;
+            ferry_buf_appendf(&id, "%s|%lld|%lld", ship, (long long)start, (long long)end);
+            ferry_pg_array_add(&ids, (const char *)id.data, id.len);
+            ferry_buf_free(&id);
+            ferry_pg_array_add(&st, a, strlen(a));
+            ferry_pg_array_add(&en, b, strlen(b));
         }
         if (nchunks) {
-            ferry_buf_append_byte(&ids, '}');
-            ferry_buf_append_byte(&st, '}');
-            ferry_buf_append_byte(&en, '}');
-            const char *pp[] = {ship, ferry_buf_cstr(&ids), ferry_buf_cstr(&st),
-                                ferry_buf_cstr(&en)};
+            const char *pp[] = {ship, ferry_pg_array_close(&ids), ferry_pg_array_close(&st),
+                                ferry_pg_array_close(&en)};
             res = ferry_pg_query(pg,
                                  "INSERT INTO ferry.backfill_chunks (chunk_id, ship_id, start_ts,"
                                  " end_ts) SELECT id, $1, s, e FROM unnest($2::text[],"
@@ -312,17 +299,9 @@ static int backfill_plan(int argc, char **argv)
         ferry_buf_free(&en);
         if (rc)
             break;
-        if (s)
-            ferry_buf_append_byte(&arr, ',');
-        ferry_buf_append_byte(&arr, '"');
-        for (const char *c = ship; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                ferry_buf_append_byte(&arr, '\\');
-            ferry_buf_append_byte(&arr, (unsigned char)*c);
-        }
-        ferry_buf_append_byte(&arr, '"');
+        ferry_pg_array_add(&arr, ship, strlen(ship));
     }
-    ferry_buf_append_byte(&arr, '}');
+    ferry_pg_array_close(&arr);
     if (!rc) {
         int sent = publish_chunks(
             pg, p, ferry_opts_str(o, "topic"), ferry_opts_str(o, "narrow-table"),
@@ -341,7 +320,7 @@ out:
         free(ships[i]);
     free(ships);
     ferry_producer_destroy(p);
-    ferry_narrow_src_free(&src);
+    ferry_narrow_close(&src);
     ferry_pg_close(pg);
     ferry_opts_destroy(o);
     return rc;
@@ -376,20 +355,9 @@ static int backfill_retry(int argc, char **argv)
         rc = FERRY_EXIT_USAGE;
         goto out;
     }
-    ferry_buf_append_byte(&arr, '{');
-    for (size_t i = 0; i < nids; i++) {
-        if (i)
-            ferry_buf_append_byte(&arr, ',');
-        ferry_buf_append_byte(&arr, '"');
-        for (const char *c = ids[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                ferry_buf_append_byte(&arr, '\\');
-            ferry_buf_append_byte(&arr, (unsigned char)*c);
-        }
-        ferry_buf_append_byte(&arr, '"');
-    }
-    ferry_buf_append_byte(&arr, '}');
-    const char *pp[] = {ferry_buf_cstr(&arr)};
+    for (size_t i = 0; i < nids; i++)
+        ferry_pg_array_add(&arr, ids[i], strlen(ids[i]));
+    const char *pp[] = {ferry_pg_array_close(&arr)};
     PGresult *res = ferry_pg_query(
         pg,
         nids ? "UPDATE ferry.backfill_chunks SET status = 'planned', published = false,"
@@ -446,11 +414,13 @@ typedef struct bworker {
     ferry_pg_t *pg; /* writer */
     ferry_pg_t *rd; /* reader (COPY OUT) */
     ferry_wcat_t *cat;
-    ferry_narrow_src_t src;
+    ferry_narrow_t src;
     char worker_id[128];
     reject_t *rejects;
     int nrejects;
     int64_t nrejected;
+    char **widen; /* channels whose bigint column met a non-integral value in this chunk */
+    int nwiden;
 } bworker_t;
 
 static uint64_t be64(const unsigned char *p)
@@ -538,15 +508,24 @@ static void add_reject(bworker_t *w, const nrow_t *row, const char *reason)
     w->nrejected++;
     if (w->nrejects >= MAX_REJECTS_KEPT)
         return;
-    w->rejects = realloc(w->rejects, (size_t)(w->nrejects + 1) * sizeof *w->rejects);
+    w->rejects = ferry_xrealloc(w->rejects, (size_t)(w->nrejects + 1), sizeof *w->rejects);
     reject_t *r = &w->rejects[w->nrejects++];
-    r->channel = strndup(row->chan, row->chanlen);
+    r->channel = ferry_xstrndup(row->chan, row->chanlen);
     r->ts = row->ts;
     ferry_buf_t v = FERRY_BUF_INIT;
     ferry_value_append_text(&row->r, &v);
-    r->value = strdup(ferry_buf_cstr(&v));
+    r->value = ferry_xstrndup(ferry_buf_cstr(&v), v.len);
     ferry_buf_free(&v);
     r->reason = reason;
+}
+
+static void want_widen(bworker_t *w, const char *channel)
+{
+    for (int i = 0; i < w->nwiden; i++)
+        if (strcmp(w->widen[i], channel) == 0)
+            return;
+    w->widen = ferry_xrealloc(w->widen, (size_t)(w->nwiden + 1), sizeof *w->widen);
+    w->widen[w->nwiden++] = ferry_xstrndup(channel, strlen(channel));
 }
 
 static void clear_rejects(bworker_t *w)
@@ -589,21 +568,27 @@ static ferry_status set_chunk_settings(ferry_pg_t *pg, const chunk_t *c, const c
 static ferry_status ensure_columns(bworker_t *w, const chunk_t *c, ferry_wship_t *ship,
                                    ferry_err_t *err)
 {
-    ferry_buf_t sql = FERRY_BUF_INIT;
-    const ferry_narrow_src_t *s = &w->src;
-    ferry_buf_appendf(
-        &sql,
-        "WITH RECURSIVE ch AS ((SELECT n.%s AS c FROM %s n WHERE n.%s = $1 ORDER BY 1 LIMIT 1)"
-        " UNION ALL SELECT (SELECT n.%s FROM %s n WHERE n.%s = $1 AND n.%s > ch.c ORDER BY 1"
-        " LIMIT 1) FROM ch WHERE ch.c IS NOT NULL)"
-        " SELECT ch.c, f.t FROM ch CROSS JOIN LATERAL (SELECT CASE WHEN %s IS NOT NULL THEN 1"
-        " WHEN %s IS NOT NULL THEN 2 WHEN %s IS NOT NULL THEN 3 WHEN %s IS NOT NULL THEN 4 END t"
-        " FROM %s n WHERE n.%s = $1 AND n.%s = ch.c AND n.%s >= $2::timestamptz"
-        " AND n.%s < $3::timestamptz AND coalesce(%s::text, %s::text, %s::text, %s) IS NOT NULL"
-        " ORDER BY n.%s LIMIT 1) f WHERE ch.c IS NOT NULL",
-        s->channel, s->table, s->ship, s->channel, s->table, s->ship, s->channel, s->v_double,
-        s->v_long, s->v_bool, s->v_text, s->table, s->ship, s->channel, s->ts, s->ts, s->v_double,
-        s->v_long, s->v_bool, s->v_text, s->ts);
+    ferry_buf_t sql = FERRY_BUF_INIT, ws = FERRY_BUF_INIT;
+    const ferry_narrow_t *s = &w->src;
+    /* the ship's channels by a loose index scan, then each one's first value in the chunk */
+    ferry_narrow_where_ship(s, "$1", &ws);
+    ferry_buf_appendf(&sql,
+                      "WITH RECURSIVE ch AS ((SELECT n.%s AS c FROM %s n WHERE %s ORDER BY 1"
+                      " LIMIT 1) UNION ALL SELECT (SELECT n.%s FROM %s n WHERE %s AND n.%s > ch.c"
+                      " ORDER BY 1 LIMIT 1) FROM ch WHERE ch.c IS NOT NULL)"
+                      " SELECT ch.c::text, f.t FROM ch CROSS JOIN LATERAL (SELECT CASE WHEN"
+                      " x.value_double IS NOT NULL THEN 1 WHEN x.value_long IS NOT NULL THEN 2"
+                      " WHEN x.value_bool IS NOT NULL THEN 3 WHEN x.value_text IS NOT NULL THEN 4"
+                      " END t FROM (",
+                      s->channel.q, s->table, ferry_buf_cstr(&ws), s->channel.q, s->table,
+                      ferry_buf_cstr(&ws), s->channel.q);
+    ferry_narrow_filter_t f = {
+        .ship = "$1", .channel = "ch.c", .from = "$2", .to = "$3", .values_only = 1};
+    ferry_narrow_select(s, &f, &sql);
+    ferry_buf_append_str(&sql, ") x WHERE coalesce(x.value_double::text, x.value_long::text,"
+                               " x.value_bool::text, x.value_text) IS NOT NULL ORDER BY x.ts"
+                               " LIMIT 1) f WHERE ch.c IS NOT NULL");
+    ferry_buf_free(&ws);
     char a[48], b[48];
     ferry_mig_ts_param(c->start_us, a, sizeof a);
     ferry_mig_ts_param(c->end_us, b, sizeof b);
@@ -618,9 +603,9 @@ static ferry_status ensure_columns(bworker_t *w, const chunk_t *c, ferry_wship_t
         const char *chan = PQgetvalue(res, i, 0);
         if (ferry_map_get(ship->cols, chan, strlen(chan)))
             continue;
-        needs = realloc(needs, (size_t)(n + 1) * sizeof *needs);
+        needs = ferry_xrealloc(needs, (size_t)(n + 1), sizeof *needs);
         needs[n].ship = ship;
-        needs[n].channel = strdup(chan);
+        needs[n].channel = ferry_xstrndup(chan, strlen(chan));
         needs[n].type = ferry_wtype_for_value((ferry_value_type)atoi(PQgetvalue(res, i, 1)));
         needs[n].widen = 0;
         n++;
@@ -704,11 +689,11 @@ static ferry_status do_part(bworker_t *w, const chunk_t *c, ferry_wship_t *ship,
     if (m.count == 0)
         return FERRY_OK;
     part_ctx_t pc = {0};
-    pc.cols = calloc((size_t)m.count, sizeof *pc.cols);
+    pc.cols = ferry_xcalloc((size_t)m.count, sizeof *pc.cols);
     ferry_map_foreach(ship->cols, collect_part_cols, &pc);
-    pc.has = calloc((size_t)pc.ncols, sizeof *pc.has);
-    pc.cells = calloc((size_t)pc.ncols, sizeof *pc.cells);
-    pc.texts = calloc((size_t)pc.ncols, sizeof *pc.texts);
+    pc.has = ferry_xcalloc((size_t)pc.ncols, sizeof *pc.has);
+    pc.cells = ferry_xcalloc((size_t)pc.ncols, sizeof *pc.cells);
+    pc.texts = ferry_xcalloc((size_t)pc.ncols, sizeof *pc.texts);
     ferry_status st = FERRY_OK;
     ferry_buf_t sql = FERRY_BUF_INIT, chans = FERRY_BUF_INIT;
     const char *wide = ship->tables[t].name;
@@ -722,21 +707,12 @@ static ferry_status do_part(bworker_t *w, const chunk_t *c, ferry_wship_t *ship,
         goto out;
     ferry_buf_reset(&sql);
     ferry_buf_append_str(&sql, "COPY ferry_bf_stage (ts");
-    ferry_buf_append_byte(&chans, '{');
     for (int i = 0; i < pc.ncols; i++) {
         ferry_buf_append_str(&sql, ", ");
         ferry_pg_append_ident(&sql, pc.cols[i]->column);
-        if (i)
-            ferry_buf_append_byte(&chans, ',');
-        ferry_buf_append_byte(&chans, '"');
-        for (const char *q = pc.cols[i]->channel; *q; q++) {
-            if (*q == '"' || *q == '\\')
-                ferry_buf_append_byte(&chans, '\\');
-            ferry_buf_append_byte(&chans, (unsigned char)*q);
-        }
-        ferry_buf_append_byte(&chans, '"');
+        ferry_pg_array_add(&chans, pc.cols[i]->channel, strlen(pc.cols[i]->channel));
     }
-    ferry_buf_append_byte(&chans, '}');
+    ferry_pg_array_close(&chans);
     ferry_buf_append_str(&sql, ") FROM STDIN (FORMAT binary)");
     ferry_copy_t *in = ferry_copy_begin(w->pg, ferry_buf_cstr(&sql), err);
     if (!in) {
@@ -752,18 +728,18 @@ static ferry_status do_part(bworker_t *w, const chunk_t *c, ferry_wship_t *ship,
     ferry_buf_reset(&sql);
     ferry_buf_append_str(&sql, "COPY (SELECT x.ts, x.channel_id, x.value_double, x.value_long,"
                                " x.value_bool, x.value_text FROM (");
-    ferry_narrow_src_select(&w->src, &sql);
-    ferry_buf_append_str(&sql, ") x WHERE x.ship_id = current_setting('ferry.bf_ship')"
-                               " AND x.ts >= current_setting('ferry.bf_from')::timestamptz"
-                               " AND x.ts < current_setting('ferry.bf_to')::timestamptz");
     /* Always by channel, also for a ship with one wide table: the narrow table is usually
      * indexed (ship, channel, ts) and years long, so ship + time alone would scan all of the
      * ship's history for every chunk, while ship + channel + time ranges the index once per
      * channel. The channels go as a set, not "= ANY(array)": COPY takes no parameters, so the
      * array is not a constant at plan time and ANY, evaluated as a filter, compares each row
      * with every channel in turn (no hashed lookup). */
-    ferry_buf_append_str(&sql, " AND x.channel_id IN (SELECT unnest("
-                               "current_setting('ferry.bf_channels')::text[]))");
+    ferry_narrow_filter_t nf = {.ship = "current_setting('ferry.bf_ship')",
+                                .channels = "current_setting('ferry.bf_channels')",
+                                .from = "current_setting('ferry.bf_from')",
+                                .to = "current_setting('ferry.bf_to')"};
+    ferry_narrow_select(&w->src, &nf, &sql);
+    ferry_buf_append_str(&sql, ") x");
     ferry_buf_append_str(&sql, " ORDER BY x.ts) TO STDOUT (FORMAT binary)");
     if ((st = ferry_pg_copy_out_begin(w->rd, ferry_buf_cstr(&sql), err))) {
         ferry_copy_abort(in, "reader failed");
@@ -799,6 +775,8 @@ static ferry_status do_part(bworker_t *w, const chunk_t *c, ferry_wship_t *ship,
                                 : NULL;
         if (col && col->table == t) {
             int f = ferry_wtype_fits(col->type, &row.r);
+            if (f > 0 && !col->widen_refused)
+                want_widen(w, col->channel);
             if (f != 0) {
                 add_reject(w, &row, f > 0 ? "fraction_in_bigint_column" : "type_conflict");
             } else {
@@ -808,7 +786,7 @@ static ferry_status do_part(bworker_t *w, const chunk_t *c, ferry_wship_t *ship,
                     pc.cells[i] = row;
                     if (row.r.type == FERRY_VALUE_STRING) {
                         free(pc.texts[i]);
-                        pc.texts[i] = strndup(row.r.v.s.ptr, row.r.v.s.len);
+                        pc.texts[i] = ferry_xstrndup(row.r.v.s.ptr, row.r.v.s.len);
                     }
                 }
             }
@@ -911,21 +889,46 @@ static ferry_status write_rejects(bworker_t *w, const chunk_t *c, ferry_err_t *e
 }
 
 /* The whole chunk in one writer transaction. */
+/* Widens the bigint columns of the channels in w->widen (where lossless) and forgets them. */
+static ferry_status widen_columns(bworker_t *w, ferry_wship_t *ship, ferry_err_t *err)
+{
+    ferry_wneed_t *needs = ferry_xcalloc((size_t)w->nwiden, sizeof *needs);
+    for (int i = 0; i < w->nwiden; i++)
+        needs[i] = (ferry_wneed_t){ship, w->widen[i], FERRY_W_DOUBLE, 1};
+    ferry_status st = ferry_wcat_ensure(w->cat, w->pg, needs, w->nwiden, err);
+    free(needs);
+    for (int i = 0; i < w->nwiden; i++)
+        free(w->widen[i]);
+    w->nwiden = 0;
+    return st;
+}
+
 static ferry_status do_chunk(bworker_t *w, const chunk_t *c, ferry_err_t *err)
 {
-    int64_t t0 = ferry_mono_ms(), rows = 0, cells = 0;
-    clear_rejects(w);
-    char *ships[] = {(char *)c->ship};
-    ferry_status st = ferry_wcat_load(w->cat, w->pg, ships, 1, err);
-    if (st)
-        return st;
-    ferry_wship_t *ship = ferry_wcat_ship(w->cat, c->ship, strlen(c->ship));
-    if ((st = ensure_columns(w, c, ship, err)))
-        return st;
-    if ((st = ferry_pg_exec(w->pg, "BEGIN", err)))
-        return st;
-    for (int t = 0; t < ship->ntables && !st; t++)
-        st = do_part(w, c, ship, t, &rows, &cells, err);
+    int64_t t0 = ferry_mono_ms(), rows, cells;
+    ferry_status st;
+    for (int pass = 0;; pass++) {
+        rows = cells = 0;
+        clear_rejects(w);
+        char *ships[] = {(char *)c->ship};
+        if ((st = ferry_wcat_load(w->cat, w->pg, ships, 1, err)))
+            return st;
+        ferry_wship_t *ship = ferry_wcat_ship(w->cat, c->ship, strlen(c->ship));
+        if ((st = ensure_columns(w, c, ship, err)) || (st = ferry_pg_exec(w->pg, "BEGIN", err)))
+            return st;
+        for (int t = 0; t < ship->ntables && !st; t++)
+            st = do_part(w, c, ship, t, &rows, &cells, err);
+        if (st || w->nwiden == 0 || pass > 0)
+            break;
+        /* Non-integral history values of bigint columns: widen those columns (when lossless)
+         * and do the chunk again, once, rather than reject the values. */
+        ferry_pg_exec(w->pg, "ROLLBACK", NULL);
+        if ((st = widen_columns(w, ship, err)))
+            return st;
+    }
+    for (int i = 0; i < w->nwiden; i++)
+        free(w->widen[i]);
+    w->nwiden = 0;
     if (!st)
         st = write_rejects(w, c, err);
     if (!st) {
@@ -1126,8 +1129,9 @@ static int backfill_run(int argc, char **argv)
         rc = FERRY_EXIT_UNAVAILABLE;
         goto out;
     }
-    if (ferry_narrow_src_init(w.pg, &w.src, ferry_opts_str(o, "narrow-table"),
-                              ferry_opts_str(o, "narrow-columns"), &err) ||
+    if (ferry_narrow_open(w.pg, &w.src, ferry_opts_str(o, "narrow-table"),
+                          ferry_opts_str(o, "narrow-columns"),
+                          ferry_opts_str(o, "narrow-time-zone"), 0, &err) ||
         ferry_wcat_setup(w.pg, ferry_opts_str(o, "wide-schema"), &err)) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_USAGE;
@@ -1171,8 +1175,9 @@ out:
     ferry_producer_destroy(dlq);
     clear_rejects(&w);
     free(w.rejects);
+    free(w.widen);
     ferry_wcat_destroy(w.cat);
-    ferry_narrow_src_free(&w.src);
+    ferry_narrow_close(&w.src);
     ferry_pg_close(w.rd);
     ferry_pg_close(w.pg);
     ferry_opts_destroy(o);

@@ -35,12 +35,9 @@ static const ferry_opt_t dualwrite_opts[] = {
     FERRY_OPT_PG,
     FERRY_OPT_GROUP("ferry-dualwrite"),
     FERRY_OPT_TOPIC(FERRY_TOPIC_TELEMETRY),
-    {"narrow-table", 0, FERRY_OPT_STRING, "public.telemetry_narrow", "TABLE",
-     "narrow table (may be schema-qualified); created in ferry's layout unless --narrow-columns",
-     0},
-    {"narrow-columns", 0, FERRY_OPT_STRING, NULL, "SPEC",
-     "write an existing legacy narrow table: ship=COL,channel=COL,time=COL,value=COL[,unit=COL]",
-     0},
+    FERRY_OPT_NARROW_TABLE,
+    FERRY_OPT_NARROW_COLUMNS,
+    FERRY_OPT_NARROW_TIME_ZONE,
     {"wide-schema", 0, FERRY_OPT_STRING, "telemetry_wide", "SCHEMA",
      "schema of the per-ship wide tables", 0},
     {"max-columns", 0, FERRY_OPT_INT, "800", "N",
@@ -79,7 +76,7 @@ typedef struct worker {
     int dlq_pending;
     uint32_t seq;
     /* counters */
-    uint64_t consumed, written, cells, dead, dupes, batches, fallbacks;
+    uint64_t consumed, written, cells, dead, conflicts, dupes, batches, fallbacks;
     uint64_t lat[LAT_BUCKETS], lat_total[LAT_BUCKETS];
     int64_t first_msg_ms, last_commit_ms; /* active time, for throughput */
     int fatal;
@@ -139,9 +136,7 @@ static void batch_add(worker_t *w, rd_kafka_message_t *m)
 {
     if (w->nmsgs == w->capmsgs) {
         w->capmsgs = w->capmsgs ? w->capmsgs * 2 : 1024;
-        w->msgs = realloc(w->msgs, (size_t)w->capmsgs * sizeof *w->msgs);
-        if (!w->msgs)
-            abort();
+        w->msgs = ferry_xrealloc(w->msgs, (size_t)w->capmsgs, sizeof *w->msgs);
     }
     if (w->nmsgs == 0)
         w->batch_started = ferry_mono_ms();
@@ -161,22 +156,21 @@ static void batch_add(worker_t *w, rd_kafka_message_t *m)
                     "timestamp is before PostgreSQL's range (4713 BC)");
         return;
     }
-    if (dw_narrow_rejects(&w->narrow, &r)) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "the legacy narrow value column is %s and cannot hold a %s",
-                 w->narrow.value_type, r.type == FERRY_VALUE_BOOL ? "boolean" : "string");
-        dead_letter(w, m, "type_conflict", msg);
+    char *owned = NULL, why[256];
+    const char *reason = NULL;
+    if (ferry_narrow_coerce(&w->narrow.t, &r, &owned, &reason, why, sizeof why) != 0) {
+        free(owned);
+        dead_letter(w, m, reason, why);
         return;
     }
     if (w->nrecs == w->caprecs) {
         w->caprecs = w->caprecs ? w->caprecs * 2 : 1024;
-        w->recs = realloc(w->recs, (size_t)w->caprecs * sizeof *w->recs);
-        if (!w->recs)
-            abort();
+        w->recs = ferry_xrealloc(w->recs, (size_t)w->caprecs, sizeof *w->recs);
     }
     dw_rec_t *rc = &w->recs[w->nrecs++];
     memset(rc, 0, sizeof *rc);
     rc->r = r;
+    rc->owned = owned;
     rc->topic = rd_kafka_topic_name(m->rkt);
     rc->partition = m->partition;
     rc->offset = m->offset;
@@ -227,6 +221,51 @@ static const char *value_type_name(ferry_value_type t)
     return names[t];
 }
 
+/* Whether the batch holds, for the (ship, channel) of sorted[i], a long that a double
+ * column could not hold exactly (the records are sorted by ship and channel). */
+static int has_big_long(dw_rec_t **sorted, int i, int n)
+{
+    int lo = i;
+    while (lo > 0 && sorted[lo - 1]->ship == sorted[i]->ship &&
+           sorted[lo - 1]->r.channel_id.len == sorted[i]->r.channel_id.len &&
+           memcmp(sorted[lo - 1]->r.channel_id.ptr, sorted[i]->r.channel_id.ptr,
+                  sorted[i]->r.channel_id.len) == 0)
+        lo--;
+    for (int k = lo; k < n && sorted[k]->ship == sorted[i]->ship &&
+                     sorted[k]->r.channel_id.len == sorted[i]->r.channel_id.len &&
+                     memcmp(sorted[k]->r.channel_id.ptr, sorted[i]->r.channel_id.ptr,
+                            sorted[i]->r.channel_id.len) == 0;
+         k++) {
+        const ferry_reading_t *r = &sorted[k]->r;
+        if (!sorted[k]->dropped && r->type == FERRY_VALUE_LONG &&
+            (r->v.l > (1LL << 53) || r->v.l < -(1LL << 53)))
+            return 1;
+    }
+    return 0;
+}
+
+/* Dead-letters, once, the readings that were written to narrow without their wide cell. */
+static void report_conflicts(worker_t *w)
+{
+    for (int i = 0; i < w->nrecs; i++) {
+        dw_rec_t *rc = &w->recs[i];
+        if (rc->dropped || rc->reported || !(rc->wide_conflict || rc->stored_conflict))
+            continue;
+        rc->reported = 1;
+        w->conflicts++;
+        char msg[512];
+        snprintf(msg, sizeof msg,
+                 "written to the narrow table, but not to the wide table: channel '%.*s' of ship"
+                 " '%.*s' is a %s column and the value is a %s",
+                 (int)(rc->r.channel_id.len > 200 ? 200 : rc->r.channel_id.len),
+                 rc->r.channel_id.ptr, (int)(rc->r.ship_id.len > 200 ? 200 : rc->r.ship_id.len),
+                 rc->r.ship_id.ptr, rc->col ? ferry_wtype_sql(rc->col->type) : "(no)",
+                 value_type_name(rc->r.type));
+        dead_letter(w, rc->msg, "wide_type_conflict", msg);
+        w->dead--; /* counted as a conflict, not as a reading lost to the DLQ */
+    }
+}
+
 /* Loads unknown ships, creates missing columns, dead-letters type conflicts and drops
  * in-batch duplicates. `sorted` receives the live records sorted by key. */
 static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_err_t *err)
@@ -252,8 +291,8 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
         int same = i > 0 && rc->r.ship_id.len == sorted[i - 1]->r.ship_id.len &&
                    memcmp(rc->r.ship_id.ptr, sorted[i - 1]->r.ship_id.ptr, rc->r.ship_id.len) == 0;
         if ((!rc->ship || !rc->ship->loaded) && !same) {
-            load = realloc(load, (size_t)(nload + 1) * sizeof *load);
-            load[nload++] = strndup(rc->r.ship_id.ptr, rc->r.ship_id.len);
+            load = ferry_xrealloc(load, (size_t)(nload + 1), sizeof *load);
+            load[nload++] = ferry_xstrndup(rc->r.ship_id.ptr, rc->r.ship_id.len);
         }
     }
     ferry_status st = ferry_wcat_load(w->cat, w->pg, load, nload, err);
@@ -275,6 +314,7 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
             if (rc->dropped)
                 continue;
             rc->col = NULL;
+            rc->wide_conflict = 0;
             if (rc->r.type == FERRY_VALUE_NULL)
                 continue;
             ferry_wcol_t *col =
@@ -292,9 +332,11 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
                 strlen(needs[nneeds - 1].channel) == rc->r.channel_id.len &&
                 memcmp(needs[nneeds - 1].channel, rc->r.channel_id.ptr, rc->r.channel_id.len) == 0)
                 continue;
-            needs = realloc(needs, (size_t)(nneeds + 1) * sizeof *needs);
+            if (f == 1 && (col->widen_refused || has_big_long(sorted, i, n)))
+                continue; /* widening would not be lossless: the value is a wide conflict */
+            needs = ferry_xrealloc(needs, (size_t)(nneeds + 1), sizeof *needs);
             needs[nneeds].ship = rc->ship;
-            needs[nneeds].channel = strndup(rc->r.channel_id.ptr, rc->r.channel_id.len);
+            needs[nneeds].channel = ferry_xstrndup(rc->r.channel_id.ptr, rc->r.channel_id.len);
             needs[nneeds].type = ferry_wtype_for_value(rc->r.type);
             needs[nneeds].widen = f == 1;
             nneeds++;
@@ -310,20 +352,15 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
         if (st)
             return st;
     }
-    /* whatever still has no column is a type conflict */
+    /* Whatever still has no column is a wide conflict: the reading is written to narrow (the
+     * source of truth) all the same, without its wide cell, and dead-lettered once that is
+     * committed (report_conflicts), so verify and the DLQ both show it. */
     for (int i = 0; i < n; i++) {
         dw_rec_t *rc = sorted[i];
-        if (rc->dropped || rc->col || rc->r.type == FERRY_VALUE_NULL)
+        if (rc->dropped || rc->r.type == FERRY_VALUE_NULL)
             continue;
-        ferry_wcol_t *col =
-            ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
-        char msg[512];
-        snprintf(msg, sizeof msg, "channel '%.*s' of ship '%.*s' is a %s column; got a %s value",
-                 (int)(rc->r.channel_id.len > 200 ? 200 : rc->r.channel_id.len),
-                 rc->r.channel_id.ptr, (int)rc->r.ship_id.len, rc->r.ship_id.ptr,
-                 col ? ferry_wtype_sql(col->type) : "(missing)", value_type_name(rc->r.type));
-        dead_letter(w, rc->msg, "type_conflict", msg);
-        rc->dropped = 1;
+        if (!rc->col)
+            rc->wide_conflict = 1;
     }
     *nsorted = n;
     return FERRY_OK;
@@ -387,7 +424,7 @@ static ferry_status flush(worker_t *w)
     if (w->nmsgs == 0)
         return FERRY_OK;
     ferry_err_t err;
-    dw_rec_t **sorted = malloc((size_t)(w->nrecs ? w->nrecs : 1) * sizeof *sorted);
+    dw_rec_t **sorted = ferry_xcalloc((size_t)w->nrecs, sizeof *sorted);
     ferry_status st;
     for (;;) {
         int n = 0;
@@ -418,6 +455,7 @@ static ferry_status flush(worker_t *w)
         return st;
     }
     free(sorted);
+    report_conflicts(w);
     int64_t now_ms = ferry_now_us() / 1000;
     for (int i = 0; i < w->nrecs; i++) {
         if (w->recs[i].dropped)
@@ -484,11 +522,13 @@ static void progress(worker_t *w, const char *tag, int64_t t0)
     double secs = (double)(ferry_mono_ms() - t0) / 1000.0;
     int64_t p50 = lat_pct(w->lat, 0.50), p99 = lat_pct(w->lat, 0.99);
     ferry_info("%s: consumed %llu, narrow rows %llu, wide cells %llu, dead-lettered %llu, "
-               "duplicates %llu, batches %llu, %.0f readings/s, latency p50 %lld ms p99 %lld ms",
+               "wide conflicts %llu, duplicates %llu, batches %llu, %.0f readings/s, latency p50 "
+               "%lld ms p99 %lld ms",
                tag, (unsigned long long)w->consumed, (unsigned long long)w->written,
                (unsigned long long)w->cells, (unsigned long long)w->dead,
-               (unsigned long long)w->dupes, (unsigned long long)w->batches,
-               secs > 0 ? (double)w->consumed / secs : 0.0, (long long)p50, (long long)p99);
+               (unsigned long long)w->conflicts, (unsigned long long)w->dupes,
+               (unsigned long long)w->batches, secs > 0 ? (double)w->consumed / secs : 0.0,
+               (long long)p50, (long long)p99);
     memset(w->lat, 0, sizeof w->lat);
 }
 
@@ -506,7 +546,7 @@ int cmd_dualwrite(int argc, char **argv)
         ferry_opts_destroy(o);
         return rc;
     }
-    worker_t *w = calloc(1, sizeof *w);
+    worker_t *w = ferry_xcalloc(1, sizeof *w);
     w->o = o;
     w->batch_rows = ferry_opts_int(o, "batch-rows");
     w->batch_time_ms = ferry_opts_duration_ms(o, "batch-time");
@@ -530,7 +570,8 @@ int cmd_dualwrite(int argc, char **argv)
     }
     if (ferry_wcat_setup(w->pg, ferry_opts_str(o, "wide-schema"), &err) ||
         dw_narrow_setup(w->pg, &w->narrow, ferry_opts_str(o, "narrow-table"),
-                        ferry_opts_str(o, "narrow-columns"), &err)) {
+                        ferry_opts_str(o, "narrow-columns"), ferry_opts_str(o, "narrow-time-zone"),
+                        &err)) {
         ferry_error("%s", err.msg);
         rc = err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
         goto out;
@@ -562,7 +603,7 @@ int cmd_dualwrite(int argc, char **argv)
         goto out;
     }
     ferry_info("dual-writing %s (group %s) into %s and %s.*", topic, ferry_opts_str(o, "group"),
-               w->narrow.table_sql, ferry_opts_str(o, "wide-schema"));
+               w->narrow.t.table, ferry_opts_str(o, "wide-schema"));
     ferry_until_idle_t idle;
     ferry_until_idle_init(&idle, o, ferry_opts_str(o, "group"), topic);
     int64_t every = ferry_opts_duration_ms(o, "progress");

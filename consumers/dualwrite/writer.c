@@ -1,6 +1,7 @@
 /* writer.c - one dual-write batch in one PostgreSQL transaction (see writer.h). */
 #include "writer.h"
 #include "ferry/log.h"
+#include "ferry/timeparse.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -23,131 +24,19 @@
 
 /* ---- narrow --------------------------------------------------------------------------- */
 
-static char *quote(const char *s)
-{
-    return ferry_pg_quote_ident(s);
-}
-
-/* "a.b" -> "a"."b"; "b" -> "b". */
-static const char *spec_get(char **keys, char **vals, int n, const char *key)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(keys[i], key) == 0)
-            return vals[i];
-    return NULL;
-}
-
 ferry_status dw_narrow_setup(ferry_pg_t *pg, dw_narrow_t *n, const char *table, const char *spec,
-                             ferry_err_t *err)
+                             const char *zone, ferry_err_t *err)
 {
     memset(n, 0, sizeof *n);
-    if (!table || !*table)
-        return ferry_err_set(err, FERRY_USAGE, "--narrow-table must not be empty");
-    n->table_sql = ferry_pg_quote_qualified(table);
-    if (!spec) {
-        ferry_buf_t sql = FERRY_BUF_INIT;
-        ferry_buf_appendf(&sql,
-                          "BEGIN; SELECT pg_advisory_xact_lock(4242000002);"
-                          " CREATE TABLE IF NOT EXISTS %s ("
-                          " ship_id text NOT NULL, channel_id text NOT NULL,"
-                          " ts timestamptz NOT NULL, value_double double precision,"
-                          " value_long bigint, value_bool boolean, value_text text, unit text,"
-                          " PRIMARY KEY (ship_id, channel_id, ts)); COMMIT",
-                          n->table_sql);
-        /* Several workers may start at once: the transaction-level lock is held until the
-         * CREATE is committed, so the second one sees the table. */
-        ferry_status st = ferry_pg_exec(pg, ferry_buf_cstr(&sql), err);
-        if (st)
-            ferry_pg_exec(pg, "ROLLBACK", NULL);
-        ferry_buf_free(&sql);
-        return st;
-    }
-    /* legacy: ship=COL,channel=COL,time=COL,value=COL[,unit=COL] */
-    char *copy = strdup(spec), *save = NULL;
-    char *keys[8], *vals[8];
-    int nk = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok && nk < 8; tok = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(tok, '=');
-        if (!eq) {
-            free(copy);
-            return ferry_err_set(err, FERRY_USAGE,
-                                 "--narrow-columns: expected key=COLUMN, got '%s'", tok);
-        }
-        *eq = '\0';
-        keys[nk] = tok;
-        vals[nk++] = eq + 1;
-    }
-    const char *cs = spec_get(keys, vals, nk, "ship"), *cc = spec_get(keys, vals, nk, "channel"),
-               *ct = spec_get(keys, vals, nk, "time"), *cv = spec_get(keys, vals, nk, "value"),
-               *cu = spec_get(keys, vals, nk, "unit");
-    if (!cs || !ct || !cc || !cv) {
-        free(copy);
-        return ferry_err_set(err, FERRY_USAGE,
-                             "--narrow-columns needs ship=, channel=, time= and value= (unit= "
-                             "optional)");
-    }
-    n->legacy = 1;
-    n->use_stage = 1;
-    n->col_ship = quote(cs);
-    n->col_channel = quote(cc);
-    n->col_time = quote(ct);
-    n->col_value = quote(cv);
-    n->col_unit = cu ? quote(cu) : NULL;
-    /* The value column's type, and a unique index on (ship, channel, time). */
-    const char *p[] = {table, cv, cs, cc, ct};
-    char type[128];
-    ferry_status st = ferry_pg_query_value(
-        pg,
-        "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
-        " WHERE a.attrelid = $1::regclass AND a.attname = $2 AND NOT a.attisdropped",
-        2, p, type, sizeof type, err);
-    if (st == FERRY_OK && !type[0])
-        st = ferry_err_set(err, FERRY_USAGE, "narrow table %s has no column %s", table, cv);
-    if (st == FERRY_OK) {
-        n->value_type = strdup(type);
-        n->value_numeric = strstr(type, "double") || strstr(type, "real") ||
-                           strstr(type, "numeric") || strstr(type, "int");
-        if (!n->value_numeric && !strstr(type, "text") && !strstr(type, "char"))
-            st = ferry_err_set(err, FERRY_USAGE,
-                               "narrow value column %s is %s; ferry writes numeric or text value "
-                               "columns",
-                               cv, type);
-    }
-    if (st == FERRY_OK) {
-        char ok[8];
-        st = ferry_pg_query_value(
-            pg,
-            "SELECT count(*) FROM pg_index i WHERE i.indrelid = $1::regclass AND i.indisunique"
-            " AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a"
-            "      WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey))"
-            "   = (SELECT array_agg(x ORDER BY x) FROM unnest(ARRAY[$3, $4, $5]) x)",
-            5, p, ok, sizeof ok, err);
-        if (st == FERRY_OK && strcmp(ok, "0") == 0)
-            st = ferry_err_set(err, FERRY_USAGE,
-                               "narrow table %s needs a unique index or primary key on (%s, %s, "
-                               "%s) so that writes are idempotent; create it first",
-                               table, cs, cc, ct);
-    }
-    free(copy);
+    ferry_status st = ferry_narrow_open(pg, &n->t, table, spec, zone, 1, err);
+    n->use_stage = n->t.legacy;
     return st;
 }
 
 void dw_narrow_free(dw_narrow_t *n)
 {
-    free(n->table_sql);
-    free(n->col_ship);
-    free(n->col_channel);
-    free(n->col_time);
-    free(n->col_value);
-    free(n->col_unit);
-    free(n->value_type);
+    ferry_narrow_close(&n->t);
     memset(n, 0, sizeof *n);
-}
-
-int dw_narrow_rejects(const dw_narrow_t *n, const ferry_reading_t *r)
-{
-    return n->legacy && n->value_numeric &&
-           (r->type == FERRY_VALUE_BOOL || r->type == FERRY_VALUE_STRING);
 }
 
 /* COPY the batch in ferry's narrow layout into `target` (narrow itself or the stage). */
@@ -198,100 +87,91 @@ static ferry_status copy_narrow(ferry_pg_t *pg, const char *target, int with_seq
     return ferry_copy_end(cp, rows, err);
 }
 
+/* Takes the value and time of the reading's narrow row as the table holds them (columns 1..5
+ * of a read-back row): a replay, or history the legacy system wrote, keeps that row (first
+ * write wins), and a legacy column may have rounded or converted what was sent. */
+static void take_stored(dw_rec_t *rc, const PGresult *res, int i)
+{
+    ferry_reading_t *r = &rc->r;
+    r->ts_us = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+    free(rc->owned);
+    rc->owned = NULL;
+    if (!PQgetisnull(res, i, 2)) {
+        r->type = FERRY_VALUE_DOUBLE;
+        r->v.d = strtod(PQgetvalue(res, i, 2), NULL);
+    } else if (!PQgetisnull(res, i, 3)) {
+        r->type = FERRY_VALUE_LONG;
+        r->v.l = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+    } else if (!PQgetisnull(res, i, 4)) {
+        r->type = FERRY_VALUE_BOOL;
+        r->v.b = PQgetvalue(res, i, 4)[0] == 't';
+    } else if (!PQgetisnull(res, i, 5)) {
+        rc->owned = ferry_xstrndup(PQgetvalue(res, i, 5), (size_t)PQgetlength(res, i, 5));
+        r->type = FERRY_VALUE_STRING;
+        r->v.s = (ferry_str_t){rc->owned, strlen(rc->owned)};
+    } else {
+        r->type = FERRY_VALUE_NULL;
+    }
+    if (!rc->col || r->type == FERRY_VALUE_NULL) {
+        rc->no_wide = 1;
+    } else if (ferry_wtype_fits(rc->col->type, r) != 0) {
+        rc->no_wide = 1;
+        rc->stored_conflict = 1;
+    }
+}
+
 static ferry_status narrow_via_stage(ferry_pg_t *pg, dw_narrow_t *nw, dw_rec_t **recs, int n,
                                      int64_t *inserted, ferry_err_t *err)
 {
-    ferry_status st = ferry_pg_exec(
-        pg,
-        "CREATE TEMP TABLE IF NOT EXISTS ferry_narrow_stage (ship_id text, channel_id text,"
-        " ts timestamptz, value_double double precision, value_long bigint, value_bool boolean,"
-        " value_text text, unit text, seq int) ON COMMIT DELETE ROWS",
-        err);
-    if (st)
-        return st;
-    int64_t staged = 0;
-    if ((st = copy_narrow(pg, "ferry_narrow_stage", 1, recs, n, &staged, err)))
-        return st;
     ferry_buf_t sql = FERRY_BUF_INIT;
-    /* Readings whose narrow row exists already (a replay, or history the legacy system
-     * wrote) keep that row (first write wins), and their wide cell takes the value of that
-     * row, not of the reading: wide can never disagree with narrow, and a replay after a
-     * rollback restores exactly what narrow holds. */
-    if (!nw->legacy)
-        ferry_buf_appendf(&sql,
-                          "SELECT s.seq, n.value_double, n.value_long, n.value_bool, n.value_text"
-                          " FROM ferry_narrow_stage s JOIN %s n ON n.ship_id = s.ship_id"
-                          " AND n.channel_id = s.channel_id AND n.ts = s.ts",
-                          nw->table_sql);
-    else
-        ferry_buf_appendf(&sql,
-                          "SELECT s.seq, %s%s%s, NULL::bigint, NULL::boolean, %s%s%s"
-                          " FROM ferry_narrow_stage s JOIN %s n ON n.%s = s.ship_id"
-                          " AND n.%s = s.channel_id AND n.%s = s.ts",
-                          nw->value_numeric ? "n." : "", nw->value_numeric ? nw->col_value : "",
-                          nw->value_numeric ? "::double precision" : "NULL::double precision",
-                          nw->value_numeric ? "" : "n.", nw->value_numeric ? "" : nw->col_value,
-                          nw->value_numeric ? "NULL::text" : "::text", nw->table_sql, nw->col_ship,
-                          nw->col_channel, nw->col_time);
-    PGresult *dup = ferry_pg_query(pg, ferry_buf_cstr(&sql), 0, NULL, err);
-    if (!dup) {
+    ferry_narrow_stage_ddl(&sql);
+    ferry_status st = ferry_pg_exec(pg, ferry_buf_cstr(&sql), err);
+    int64_t staged = 0;
+    if (st || (st = copy_narrow(pg, FERRY_NARROW_STAGE, 1, recs, n, &staged, err))) {
+        ferry_buf_free(&sql);
+        return st;
+    }
+    ferry_buf_reset(&sql);
+    ferry_narrow_insert_sql(&nw->t, &sql);
+    PGresult *res = ferry_pg_query(pg, ferry_buf_cstr(&sql), 0, NULL, err);
+    if (!res) {
         ferry_buf_free(&sql);
         return err->status;
     }
-    for (int i = 0; i < PQntuples(dup); i++) {
-        int k = atoi(PQgetvalue(dup, i, 0));
-        if (k < 0 || k >= n)
-            continue;
-        dw_rec_t *rc = recs[k];
-        ferry_reading_t *r = &rc->r;
-        free(rc->owned);
-        rc->owned = NULL;
-        if (!PQgetisnull(dup, i, 1)) {
-            r->type = FERRY_VALUE_DOUBLE;
-            r->v.d = strtod(PQgetvalue(dup, i, 1), NULL);
-        } else if (!PQgetisnull(dup, i, 2)) {
-            r->type = FERRY_VALUE_LONG;
-            r->v.l = strtoll(PQgetvalue(dup, i, 2), NULL, 10);
-        } else if (!PQgetisnull(dup, i, 3)) {
-            r->type = FERRY_VALUE_BOOL;
-            r->v.b = PQgetvalue(dup, i, 3)[0] == 't';
-        } else if (!PQgetisnull(dup, i, 4)) {
-            rc->owned = strdup(PQgetvalue(dup, i, 4));
-            r->type = FERRY_VALUE_STRING;
-            r->v.s = (ferry_str_t){rc->owned, strlen(rc->owned)};
-        } else {
-            r->type = FERRY_VALUE_NULL;
-        }
-        if (!rc->col || r->type == FERRY_VALUE_NULL || ferry_wtype_fits(rc->col->type, r) != 0)
-            rc->no_wide = 1;
-    }
-    PQclear(dup);
+    *inserted = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    /* every reading's row as the table holds it now */
     ferry_buf_reset(&sql);
-    if (!nw->legacy) {
-        ferry_buf_appendf(&sql,
-                          "INSERT INTO %s SELECT ship_id, channel_id, ts, value_double, value_long,"
-                          " value_bool, value_text, unit FROM ferry_narrow_stage"
-                          " ON CONFLICT DO NOTHING",
-                          nw->table_sql);
-    } else {
-        const char *expr =
-            nw->value_numeric
-                ? "COALESCE(value_double, value_long::double precision)"
-                : "COALESCE(value_text, value_long::text, value_bool::text, value_double::text)";
-        ferry_buf_appendf(&sql,
-                          "INSERT INTO %s (%s, %s, %s, %s%s%s) SELECT ship_id, channel_id,"
-                          " ts, (%s)::%s%s FROM ferry_narrow_stage ON CONFLICT DO NOTHING",
-                          nw->table_sql, nw->col_ship, nw->col_channel, nw->col_time, nw->col_value,
-                          nw->col_unit ? ", " : "", nw->col_unit ? nw->col_unit : "", expr,
-                          nw->value_type, nw->col_unit ? ", unit" : "");
-    }
-    PGresult *res = ferry_pg_query(pg, ferry_buf_cstr(&sql), 0, NULL, err);
+    ferry_narrow_readback_sql(&nw->t, &sql);
+    res = ferry_pg_query(pg, ferry_buf_cstr(&sql), 0, NULL, err);
     ferry_buf_free(&sql);
     if (!res)
         return err->status;
-    *inserted = strtoll(PQcmdTuples(res), NULL, 10);
+    char *seen = ferry_xcalloc((size_t)n, 1);
+    for (int i = 0; i < PQntuples(res); i++) {
+        int k = atoi(PQgetvalue(res, i, 0));
+        if (k < 0 || k >= n || seen[k])
+            continue;
+        seen[k] = 1;
+        take_stored(recs[k], res, i);
+    }
     PQclear(res);
-    if (!nw->legacy)
+    /* A reading without a row was refused by a constraint ON CONFLICT DO NOTHING hides (another
+     * unique index than the key): it must not pass for written. */
+    for (int k = 0; k < n && st == FERRY_OK; k++)
+        if (!recs[k]->dropped && !seen[k])
+            st = ferry_err_set(
+                err, FERRY_POISON,
+                "the narrow table did not store the reading (ship %.*s, channel"
+                " %.*s): a unique constraint other than (ship, channel, time)?",
+                (int)(recs[k]->r.ship_id.len > 100 ? 100 : recs[k]->r.ship_id.len),
+                recs[k]->r.ship_id.ptr,
+                (int)(recs[k]->r.channel_id.len > 100 ? 100 : recs[k]->r.channel_id.len),
+                recs[k]->r.channel_id.ptr);
+    free(seen);
+    if (st)
+        return st;
+    if (!nw->t.legacy)
         nw->use_stage = *inserted < staged; /* keep staging while replays conflict */
     return FERRY_OK;
 }
@@ -304,7 +184,7 @@ static ferry_status write_narrow(ferry_pg_t *pg, dw_narrow_t *nw, dw_rec_t **rec
     if (!nw->use_stage) {
         if ((st = ferry_pg_exec(pg, "SAVEPOINT ferry_narrow", err)))
             return st;
-        st = copy_narrow(pg, nw->table_sql, 0, recs, n, &rows, err);
+        st = copy_narrow(pg, nw->t.table, 0, recs, n, &rows, err);
         if (st == FERRY_OK) {
             stats->narrow_rows += rows;
             return FERRY_OK;
@@ -420,7 +300,7 @@ static ferry_status wide_stmt(ferry_pg_t *pg, ferry_wcat_t *cat, dw_rec_t **recs
     const char *table = ship->tables[recs[lo]->col->table].name;
     /* columns of this chunk */
     int ncols = 0, cap = 16;
-    col_arr_t *cols = calloc((size_t)cap, sizeof *cols);
+    col_arr_t *cols = ferry_xcalloc((size_t)cap, sizeof *cols);
     for (int i = lo; i < hi; i++) {
         ferry_wcol_t *c = recs[i]->col;
         if (c->epoch == epoch)
@@ -428,7 +308,7 @@ static ferry_status wide_stmt(ferry_pg_t *pg, ferry_wcat_t *cat, dw_rec_t **recs
         c->epoch = epoch;
         if (ncols == cap) {
             cap *= 2;
-            cols = realloc(cols, (size_t)cap * sizeof *cols);
+            cols = ferry_xrealloc(cols, (size_t)cap, sizeof *cols);
         }
         memset(&cols[ncols], 0, sizeof cols[ncols]);
         cols[ncols].col = c;
@@ -437,7 +317,7 @@ static ferry_status wide_stmt(ferry_pg_t *pg, ferry_wcat_t *cat, dw_rec_t **recs
     /* rows: distinct ts in order; for each row, one element per column (NULL if absent) */
     ferry_buf_t ts = FERRY_BUF_INIT;
     int nrows = 0;
-    int *filled = calloc((size_t)ncols, sizeof *filled);
+    int *filled = ferry_xcalloc((size_t)ncols, sizeof *filled);
     for (int i = lo; i < hi;) {
         int64_t t = recs[i]->r.ts_us;
         ferry_buf_append_be32(&ts, 8);
@@ -503,11 +383,11 @@ static ferry_status wide_stmt(ferry_pg_t *pg, ferry_wcat_t *cat, dw_rec_t **recs
     }
     /* parameters */
     int np = ncols + 1;
-    ferry_buf_t *pbufs = calloc((size_t)np, sizeof *pbufs);
-    const char **vals = calloc((size_t)np, sizeof *vals);
-    int *lens = calloc((size_t)np, sizeof *lens);
-    int *fmts = calloc((size_t)np, sizeof *fmts);
-    Oid *types = calloc((size_t)np, sizeof *types);
+    ferry_buf_t *pbufs = ferry_xcalloc((size_t)np, sizeof *pbufs);
+    const char **vals = ferry_xcalloc((size_t)np, sizeof *vals);
+    int *lens = ferry_xcalloc((size_t)np, sizeof *lens);
+    int *fmts = ferry_xcalloc((size_t)np, sizeof *fmts);
+    Oid *types = ferry_xcalloc((size_t)np, sizeof *types);
     arr_header(&pbufs[0], OID_TIMESTAMPTZ, nrows, 0);
     ferry_buf_append(&pbufs[0], ts.data, ts.len);
     types[0] = OID_TSTZ_ARR;
@@ -550,7 +430,7 @@ static ferry_status write_wide(ferry_pg_t *pg, ferry_wcat_t *cat, dw_rec_t **rec
                                dw_write_stats_t *stats, ferry_err_t *err)
 {
     static uint64_t epoch_counter = 0;
-    dw_rec_t **w = malloc((size_t)(n ? n : 1) * sizeof *w);
+    dw_rec_t **w = ferry_xcalloc((size_t)n, sizeof *w);
     int m = 0;
     for (int i = 0; i < n; i++)
         if (!recs[i]->dropped && !recs[i]->no_wide && recs[i]->col)
@@ -615,34 +495,27 @@ static ferry_status write_ship_state(ferry_pg_t *pg, dw_rec_t **recs, int n, fer
             continue;
         s->epoch = 0; /* emit once */
         topic = recs[i]->topic;
-        const char *sep = count ? "," : "{";
-        ferry_buf_append_str(&ships, sep);
-        ferry_buf_append_byte(&ships, '"');
-        for (const char *p = s->ship_id; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                ferry_buf_append_byte(&ships, '\\');
-            ferry_buf_append_byte(&ships, (unsigned char)*p);
-        }
-        ferry_buf_append_byte(&ships, '"');
-        ferry_buf_appendf(&tss, "%s%lld", sep, (long long)s->first_ts);
-        ferry_buf_appendf(&parts, "%s%d", sep, s->first_partition);
-        ferry_buf_appendf(&offs, "%s%lld", sep, (long long)s->first_offset);
+        char ts[FERRY_TS_FORMAT_MAX], num[24];
+        ferry_pg_array_add(&ships, s->ship_id, strlen(s->ship_id));
+        /* as text PostgreSQL reads exactly: any time it holds (epoch arithmetic on an
+         * interval would overflow near the ends of its range) */
+        ferry_ts_format_pg(s->first_ts, ts, sizeof ts);
+        ferry_pg_array_add(&tss, ts, strlen(ts));
+        snprintf(num, sizeof num, "%d", s->first_partition);
+        ferry_pg_array_add(&parts, num, strlen(num));
+        snprintf(num, sizeof num, "%lld", (long long)s->first_offset);
+        ferry_pg_array_add(&offs, num, strlen(num));
         count++;
     }
     ferry_status st = FERRY_OK;
     if (count) {
-        ferry_buf_append_byte(&ships, '}');
-        ferry_buf_append_byte(&tss, '}');
-        ferry_buf_append_byte(&parts, '}');
-        ferry_buf_append_byte(&offs, '}');
-        const char *p[] = {ferry_buf_cstr(&ships), ferry_buf_cstr(&tss), topic,
-                           ferry_buf_cstr(&parts), ferry_buf_cstr(&offs)};
+        const char *p[] = {ferry_pg_array_close(&ships), ferry_pg_array_close(&tss), topic,
+                           ferry_pg_array_close(&parts), ferry_pg_array_close(&offs)};
         PGresult *res = ferry_pg_query(
             pg,
             "INSERT INTO ferry.ship_state (ship_id, cutoff_ts, first_topic, first_partition,"
-            " first_offset) SELECT s, 'epoch'::timestamptz + us * interval '1 microsecond', $3,"
-            " p, o FROM unnest($1::text[], $2::bigint[], $4::int[], $5::bigint[]) AS x(s, us, p, o)"
-            " ON CONFLICT (ship_id) DO NOTHING",
+            " first_offset) SELECT s, t, $3, p, o FROM unnest($1::text[], $2::timestamptz[],"
+            " $4::int[], $5::bigint[]) AS x(s, t, p, o) ON CONFLICT (ship_id) DO NOTHING",
             5, p, err);
         if (res)
             PQclear(res);
@@ -660,8 +533,10 @@ ferry_status dw_write_batch(ferry_pg_t *pg, ferry_wcat_t *cat, dw_narrow_t *narr
                             int n, dw_write_stats_t *stats, ferry_err_t *err)
 {
     memset(stats, 0, sizeof *stats);
-    for (int i = 0; i < n; i++)
-        recs[i]->no_wide = 0;
+    for (int i = 0; i < n; i++) {
+        recs[i]->no_wide = recs[i]->wide_conflict;
+        recs[i]->stored_conflict = 0;
+    }
     ferry_status st = ferry_pg_exec(pg, "BEGIN", err);
     if (st)
         return st;

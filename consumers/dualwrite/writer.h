@@ -8,14 +8,17 @@
  *      a row whose cells are all already there is not touched at all;
  *   3. ferry.ship_state for ships written for the first time (cutoff and first offset).
  * First write wins everywhere, in narrow and wide alike, so a replay changes nothing and
- * both tables always agree. */
+ * both tables always agree. A legacy narrow table is always written through staging, and
+ * every reading's wide cell takes the value (and time) as the table stored it, so wide
+ * equals narrow whatever the legacy column types round or convert. */
 #ifndef FERRY_DW_WRITER_H
 #define FERRY_DW_WRITER_H
 
 #include <librdkafka/rdkafka.h>
 
-#include "ferry/widecat.h"
+#include "ferry/narrow.h"
 #include "ferry/pg.h"
+#include "ferry/widecat.h"
 #include "ferry/telemetry.h"
 
 typedef struct dw_rec {
@@ -26,20 +29,20 @@ typedef struct dw_rec {
     int32_t partition;
     int64_t offset;
     uint32_t seq;
-    int dropped; /* duplicate in the batch, or dead-lettered */
-    int no_wide; /* no wide cell from this reading in this write */
-    char *owned; /* a value copied from the existing narrow row (freed with the batch) */
+    int dropped;         /* duplicate in the batch, or dead-lettered */
+    int no_wide;         /* no wide cell from this reading in this write */
+    int wide_conflict;   /* no wide column can take its value (decided before the write) */
+    int stored_conflict; /* the value narrow stored does not fit the wide column */
+    int reported;        /* written to narrow without a wide cell, and dead-lettered so */
+    char *owned;         /* a string value made for this reading (freed with the batch) */
     rd_kafka_message_t *msg;
 } dw_rec_t;
 
-/* Where and how the narrow table is written. */
+/* The narrow table and how it is written. */
 typedef struct dw_narrow {
-    char *table_sql; /* quoted, possibly schema-qualified */
-    int legacy;      /* an existing table with its own column names */
-    char *col_ship, *col_channel, *col_time, *col_value, *col_unit; /* quoted (legacy) */
-    char *value_type;  /* legacy: format_type() of the value column */
-    int value_numeric; /* legacy: the value column takes numbers only */
-    int use_stage;     /* adaptive: go through staging directly (replays in progress) */
+    ferry_narrow_t t;
+    int use_stage; /* go through staging (always for a legacy table; while replays conflict
+                    * for ferry's layout) */
 } dw_narrow_t;
 
 typedef struct dw_write_stats {
@@ -49,15 +52,10 @@ typedef struct dw_write_stats {
     int narrow_fallback; /* 1 if the staging path was used */
 } dw_write_stats_t;
 
-/* Sets up the narrow table: in ferry's layout it is created if missing; a legacy table must
- * exist, with a unique index on (ship, channel, time). `spec` is NULL for ferry's layout or
- * "ship=COL,channel=COL,time=COL,value=COL[,unit=COL]". */
+/* Opens the narrow table (ferry_narrow_open; ferry's layout is created when missing). */
 ferry_status dw_narrow_setup(ferry_pg_t *pg, dw_narrow_t *n, const char *table, const char *spec,
-                             ferry_err_t *err);
+                             const char *zone, ferry_err_t *err);
 void dw_narrow_free(dw_narrow_t *n);
-
-/* Legacy numeric value columns cannot hold text or booleans: 1 if `r` cannot be stored. */
-int dw_narrow_rejects(const dw_narrow_t *n, const ferry_reading_t *r);
 
 /* Writes recs[0..n) (skipping dropped ones) in one transaction and commits it. On failure
  * the transaction is rolled back and the classified error returned (FERRY_RETRY:

@@ -69,9 +69,23 @@ ferry_status ferry_pg_query_value(ferry_pg_t *pg, const char *sql, int nparams,
 char *ferry_pg_quote_ident(const char *name);
 /* Appends the quoted identifier to a buffer. */
 void ferry_pg_append_ident(ferry_buf_t *b, const char *name);
-/* Quotes a table name given as "schema.table" or "table" (split at the first dot; each part
- * quoted). The result is a new string (free()). */
-char *ferry_pg_quote_qualified(const char *name);
+/* Parses an SQL name as psql and pg_dump -t take it: "table" or "schema.table", each part an
+ * identifier, unquoted (ASCII letters folded to lower case) or double-quoted (exact, with ""
+ * for a quote). *schema (NULL when not given) and *name are new strings. FERRY_USAGE on a
+ * syntax error. */
+ferry_status ferry_pg_parse_qualified(const char *text, char **schema, char **name,
+                                      ferry_err_t *err);
+/* The name `text` (as ferry_pg_parse_qualified takes it) with every part quoted:
+ * ops."Narrow" -> "ops"."Narrow", Legacy -> "legacy". A new string (free()), or NULL when
+ * `text` is not a valid name. */
+char *ferry_pg_quote_qualified(const char *text);
+
+/* Builds a PostgreSQL array literal for a text[] (or, cast, any array) parameter: each call
+ * appends one element to b (which starts empty), quoted with '"' and '\\' escaped, so any
+ * text goes through intact. ferry_pg_array_close() ends it ("{}" when nothing was added) and
+ * returns its text, valid until b changes. */
+void ferry_pg_array_add(ferry_buf_t *b, const char *s, size_t len);
+const char *ferry_pg_array_close(ferry_buf_t *b);
 
 /* Copies `conninfo` into out with any password replaced by "***" (URI or key=value form). */
 void ferry_pg_redact(const char *conninfo, char *out, size_t outsz);

@@ -66,6 +66,10 @@ ferry_status ferry_ts_parse_conf(const char *s, size_t len, const ferry_ts_conf_
  * "-0001-" = 2 BC). Returns the length of the full text like snprintf (truncated when
  * outsz is too small; FERRY_TS_FORMAT_MAX always suffices). */
 size_t ferry_ts_format(int64_t us, char *out, size_t outsz);
+/* Formats `us` as a timestamptz literal PostgreSQL reads back exactly for every time it can
+ * hold ("10000-01-01 00:00:00.000000+00", "0044-03-15 12:00:00.000000+00 BC"): the form
+ * for parameters. Returns the length. */
+size_t ferry_ts_format_pg(int64_t us, char *out, size_t outsz);
 
 /* "s", "ms", "us" (or "µs"), "ns", "auto" -> *out. Returns 0, or -1 for anything else. */
 int ferry_ts_unit_parse(const char *name, ferry_ts_unit *out);

@@ -14,7 +14,8 @@
  * New channels become columns while the system runs: the worker takes a per-ship advisory
  * lock (in sorted ship order, so two workers never deadlock), re-reads the catalog, adds
  * what is still missing, commits, and only then writes data. A bigint column that receives
- * a non-integral number is widened to double precision once. */
+ * a non-integral number is widened to double precision once, when that is lossless (no value
+ * in it beyond +-2^53); otherwise it stays bigint. */
 #ifndef FERRY_WIDECAT_H
 #define FERRY_WIDECAT_H
 
@@ -44,6 +45,7 @@ typedef struct ferry_wcol {
     char *column; /* unquoted column name */
     int table;    /* index into the ship's tables */
     ferry_wtype type;
+    int widen_refused; /* a bigint column that cannot become double precision losslessly */
     /* per-batch scratch, used by the writer */
     uint64_t epoch;
     int stmt_idx;

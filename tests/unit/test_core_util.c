@@ -53,15 +53,58 @@ static void test_quote_ident(void **state)
 
 static void test_quote_qualified(void **state)
 {
-    char *q = ferry_pg_quote_qualified("public.telemetry_narrow");
-    assert_string_equal(q, "\"public\".\"telemetry_narrow\"");
-    free(q);
-    q = ferry_pg_quote_qualified("Legacy Data.t\"x.y"); /* split at the first dot only */
-    assert_string_equal(q, "\"Legacy Data\".\"t\"\"x.y\"");
-    free(q);
-    q = ferry_pg_quote_qualified("narrow");
-    assert_string_equal(q, "\"narrow\"");
-    free(q);
+    /* SQL names as psql takes them: unquoted parts fold to lower case, quoted parts are exact */
+    struct {
+        const char *in, *want;
+    } ok[] = {
+        {"public.telemetry_narrow", "\"public\".\"telemetry_narrow\""},
+        {"narrow", "\"narrow\""},
+        {"Legacy", "\"legacy\""},
+        {"\"Legacy\"", "\"Legacy\""},
+        {"ops.\"Narrow\"", "\"ops\".\"Narrow\""},
+        {"\"Legacy Data\".\"t\"\"x.y\"", "\"Legacy Data\".\"t\"\"x.y\""},
+        {" ops . t_1$ ", "\"ops\".\"t_1$\""},
+        {"\"선박\".Tab", "\"선박\".\"tab\""},
+        {"선박", "\"선박\""},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        char *q = ferry_pg_quote_qualified(ok[i].in);
+        assert_non_null(q);
+        assert_string_equal(q, ok[i].want);
+        free(q);
+    }
+    const char *bad[] = {"",   "a.b.c",  "\"unterminated", "\"\"", "a b", "1abc",       "a.",
+                         ".a", "a;drop", "a\"b\"",         "a-b",  "$x",  "Legacy Data"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *q = ferry_pg_quote_qualified(bad[i]);
+        if (q)
+            fail_msg("'%s' was accepted as %s", bad[i], q);
+    }
+    char *schema, *name;
+    ferry_err_t err;
+    assert_int_equal(ferry_pg_parse_qualified("\"A\"\"B\".c", &schema, &name, &err), FERRY_OK);
+    assert_string_equal(schema, "A\"B");
+    assert_string_equal(name, "c");
+    free(schema);
+    free(name);
+    assert_int_equal(ferry_pg_parse_qualified("x", &schema, &name, &err), FERRY_OK);
+    assert_null(schema);
+    assert_string_equal(name, "x");
+    free(name);
+    assert_int_equal(ferry_pg_parse_qualified("a b", &schema, &name, &err), FERRY_USAGE);
+    assert_non_null(strstr(err.msg, "quote names"));
+}
+
+static void test_array_literal(void **state)
+{
+    ferry_buf_t b = FERRY_BUF_INIT;
+    assert_string_equal(ferry_pg_array_close(&b), "{}");
+    ferry_buf_reset(&b);
+    ferry_pg_array_add(&b, "a", 1);
+    ferry_pg_array_add(&b, "b\"c\\d,{e}", 9);
+    ferry_pg_array_add(&b, "", 0);
+    assert_string_equal(ferry_pg_array_close(&b), "{\"a\",\"b\\\"c\\\\d,{e}\",\"\"}");
+    ferry_buf_free(&b);
 }
 
 static void test_redact(void **state)
@@ -138,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_buf),
         cmocka_unit_test(test_quote_ident),
         cmocka_unit_test(test_quote_qualified),
+        cmocka_unit_test(test_array_literal),
         cmocka_unit_test(test_redact),
         cmocka_unit_test(test_json_log_lines),
         cmocka_unit_test(test_err),
