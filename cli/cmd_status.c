@@ -343,8 +343,9 @@ static ferry_status legacy_ships(ferry_pg_t *pg, const ferry_opts_t *o, json_t *
         return FERRY_OK;
     }
     ferry_narrow_t src;
-    ferry_status st = ferry_narrow_open(pg, &src, table, ferry_opts_str(o, "narrow-columns"),
-                                        ferry_opts_str(o, "narrow-time-zone"), 0, err);
+    ferry_status st =
+        ferry_narrow_open(pg, &src, table, ferry_opts_str(o, "narrow-columns"),
+                          ferry_opts_str(o, "narrow-time-zone"), FERRY_NARROW_READ, err);
     if (st) {
         ferry_narrow_close(&src);
         return st;

@@ -294,7 +294,7 @@ int cmd_verify(int argc, char **argv)
     if (ferry_mig_setup(pg, &err) ||
         ferry_narrow_open(pg, &src, ferry_opts_str(o, "narrow-table"),
                           ferry_opts_str(o, "narrow-columns"),
-                          ferry_opts_str(o, "narrow-time-zone"), 0, &err)) {
+                          ferry_opts_str(o, "narrow-time-zone"), FERRY_NARROW_READ, &err)) {
         ferry_error("%s", err.msg);
         rc = err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
         goto done;

@@ -553,7 +553,8 @@ static ferry_status open_columns(ferry_pg_t *pg, ferry_narrow_t *n, const char *
 }
 
 ferry_status ferry_narrow_open(ferry_pg_t *pg, ferry_narrow_t *n, const char *table,
-                               const char *spec, const char *zone, int create, ferry_err_t *err)
+                               const char *spec, const char *zone, ferry_narrow_use use,
+                               ferry_err_t *err)
 {
     memset(n, 0, sizeof *n);
     ferry_narrow_spec_t sp;
@@ -577,7 +578,7 @@ ferry_status ferry_narrow_open(ferry_pg_t *pg, ferry_narrow_t *n, const char *ta
     }
     if ((st = resolve_table(pg, quoted, oid, sizeof oid, &n->table, &kind, err)))
         goto out;
-    if (!oid[0] && create && !spec) {
+    if (!oid[0] && use == FERRY_NARROW_WRITE && !spec) {
         if ((st = create_ferry_layout(pg, quoted, err)) ||
             (st = resolve_table(pg, quoted, oid, sizeof oid, &n->table, &kind, err)))
             goto out;
@@ -589,10 +590,10 @@ ferry_status ferry_narrow_open(ferry_pg_t *pg, ferry_narrow_t *n, const char *ta
                            quoted, spec ? "" : " (dualwrite creates it in ferry's layout)");
         goto out;
     }
-    if (kind != 'r' && kind != 'p') {
+    if (use == FERRY_NARROW_WRITE ? (kind != 'r' && kind != 'p') : !strchr("rpvmf", kind)) {
         st = ferry_err_set(err, FERRY_USAGE,
-                           "%s is not a table (relkind '%c'); ferry reads and writes a table or a"
-                           " partitioned table",
+                           "%s is not a table (relkind '%c'); ferry writes a table or a"
+                           " partitioned table, and reads those, views and foreign tables",
                            n->table, kind);
         goto out;
     }
@@ -614,7 +615,8 @@ ferry_status ferry_narrow_open(ferry_pg_t *pg, ferry_narrow_t *n, const char *ta
     }
     if (zone && (st = set_zone(pg, n, zone, err)))
         goto out;
-    if ((st = check_unique(pg, n, oid, err)) || (st = check_others(pg, n, oid, err)))
+    if (use == FERRY_NARROW_WRITE &&
+        ((st = check_unique(pg, n, oid, err)) || (st = check_others(pg, n, oid, err))))
         goto out;
     n->x_ship = text_expr(&n->ship);
     n->x_channel = text_expr(&n->channel);
@@ -825,11 +827,15 @@ static void stage_value(const ferry_ncol_t *c, int slot, ferry_buf_t *out)
         break;
     case FERRY_NK_FLOAT4:
     case FERRY_NK_FLOAT8:
-        ferry_buf_append_str(out, "coalesce(s.value_double, s.value_long::double precision)");
+        ferry_buf_append_str(out, slot >= 0 ? "s.value_double"
+                                            : "coalesce(s.value_double, s.value_long::double"
+                                              " precision)");
         break;
     case FERRY_NK_NUMERIC:
         /* through text: float8 -> numeric would keep only 15 digits */
-        ferry_buf_append_str(out, "coalesce(s.value_double::text, s.value_long::text)::numeric");
+        ferry_buf_append_str(out, slot >= 0 ? "s.value_double::text::numeric"
+                                            : "coalesce(s.value_double::text,"
+                                              " s.value_long::text)::numeric");
         break;
     default:
         ferry_buf_append_str(out, "s.value_bool");

@@ -205,7 +205,7 @@ static int backfill_plan(int argc, char **argv)
         goto out;
     if (ferry_narrow_open(pg, &src, ferry_opts_str(o, "narrow-table"),
                           ferry_opts_str(o, "narrow-columns"),
-                          ferry_opts_str(o, "narrow-time-zone"), 0, &err)) {
+                          ferry_opts_str(o, "narrow-time-zone"), FERRY_NARROW_READ, &err)) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_USAGE;
         goto out;
@@ -1131,7 +1131,7 @@ static int backfill_run(int argc, char **argv)
     }
     if (ferry_narrow_open(w.pg, &w.src, ferry_opts_str(o, "narrow-table"),
                           ferry_opts_str(o, "narrow-columns"),
-                          ferry_opts_str(o, "narrow-time-zone"), 0, &err) ||
+                          ferry_opts_str(o, "narrow-time-zone"), FERRY_NARROW_READ, &err) ||
         ferry_wcat_setup(w.pg, ferry_opts_str(o, "wide-schema"), &err)) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_USAGE;

@@ -366,6 +366,20 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
     return FERRY_OK;
 }
 
+/* The dead-letter reason of a reading the database refused, by SQLSTATE. */
+static const char *db_reason(const ferry_err_t *err)
+{
+    if (strcmp(err->sqlstate, "23514") == 0 && strstr(err->msg, "no partition"))
+        return "no_partition"; /* a partitioned narrow table without one for its time */
+    if (strcmp(err->sqlstate, "22001") == 0)
+        return "value_too_long";
+    if (strcmp(err->sqlstate, "22003") == 0 || strcmp(err->sqlstate, "22008") == 0)
+        return "value_out_of_range";
+    if (strcmp(err->sqlstate, "23502") == 0)
+        return "not_null";
+    return "rejected_by_database";
+}
+
 /* Writes sorted[lo..hi); on a data error splits the range until the bad reading is found
  * and dead-lettered. */
 static ferry_status write_range(worker_t *w, dw_rec_t **sorted, int lo, int hi, ferry_err_t *err)
@@ -386,7 +400,7 @@ static ferry_status write_range(worker_t *w, dw_rec_t **sorted, int lo, int hi, 
     if (live <= 1) {
         for (int i = lo; i < hi; i++) {
             if (!sorted[i]->dropped) {
-                dead_letter(w, sorted[i]->msg, "rejected_by_database", err->msg);
+                dead_letter(w, sorted[i]->msg, db_reason(err), err->msg);
                 sorted[i]->dropped = 1;
             }
         }

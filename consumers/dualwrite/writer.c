@@ -28,7 +28,7 @@ ferry_status dw_narrow_setup(ferry_pg_t *pg, dw_narrow_t *n, const char *table, 
                              const char *zone, ferry_err_t *err)
 {
     memset(n, 0, sizeof *n);
-    ferry_status st = ferry_narrow_open(pg, &n->t, table, spec, zone, 1, err);
+    ferry_status st = ferry_narrow_open(pg, &n->t, table, spec, zone, FERRY_NARROW_WRITE, err);
     n->use_stage = n->t.legacy;
     return st;
 }

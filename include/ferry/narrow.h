@@ -105,15 +105,24 @@ typedef struct ferry_narrow {
     char *x_ship, *x_channel, *x_ts, *x_v[FERRY_NSLOTS];
 } ferry_narrow_t;
 
-/* Opens the narrow table `table`: ferry's layout when `spec` is NULL (created first when
- * `create` is set and the table is missing), else the legacy layout `spec` describes, with
- * `zone` for a time column without time zone. Checks that the table exists, that every
- * mapped column exists with a supported type, that a unique index or primary key covers
- * exactly (ship, channel, time) (writes must be idempotent), and that no other NOT NULL
- * column lacks a default. FERRY_USAGE with a message that says what to do, or a classified
- * database error. Free with ferry_narrow_close() (also after a failure). */
+/* What a command does with the narrow table. */
+typedef enum ferry_narrow_use {
+    FERRY_NARROW_READ,  /* read it (backfill, verify, views, status): a table, a partitioned
+                         * table, a view or a foreign table */
+    FERRY_NARROW_WRITE, /* write it (dualwrite): a table or partitioned table with a unique
+                         * index on (ship, channel, time); ferry's layout is created if missing */
+} ferry_narrow_use;
+
+/* Opens the narrow table `table`: ferry's layout when `spec` is NULL, else the legacy layout
+ * `spec` describes, with `zone` for a time column without time zone. Checks that the table
+ * exists, that every mapped column exists with a supported type and, to write it, that a
+ * unique index or primary key covers exactly (ship, channel, time) (writes must be
+ * idempotent) and that no other NOT NULL column lacks a default. FERRY_USAGE with a message
+ * that says what to do, or a classified database error. Free with ferry_narrow_close() (also
+ * after a failure). */
 ferry_status ferry_narrow_open(ferry_pg_t *pg, ferry_narrow_t *n, const char *table,
-                               const char *spec, const char *zone, int create, ferry_err_t *err);
+                               const char *spec, const char *zone, ferry_narrow_use use,
+                               ferry_err_t *err);
 void ferry_narrow_close(ferry_narrow_t *n);
 
 /* Which rows ferry_narrow_select() returns. Each member is an SQL expression (usually a

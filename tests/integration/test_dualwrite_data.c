@@ -5,11 +5,16 @@
  *  - garbage bytes, truncated Avro, an unknown fingerprint, an empty ship id, a timestamp
  *    outside PostgreSQL's range and type conflicts interleaved with good readings: the bad
  *    ones land in the DLQ with their reasons, every good reading around them is written;
- *  - a bigint channel that receives a fraction is widened to double precision. */
+ *  - a bigint channel that receives a fraction is widened to double precision, but one that
+ *    holds integers beyond 2^53 is not (widening would change them): the fraction is written
+ *    to narrow and dead-lettered as a wide conflict, and verify shows the difference;
+ *  - values a wide column cannot take (a string for a double channel) are written to narrow,
+ *    the source of truth, and dead-lettered as wide conflicts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -158,16 +163,16 @@ static void test_hostile_data(void **state)
     tc.ts_us += 1000000;
     tc.type = FERRY_VALUE_STRING;
     tc.v.s = (ferry_str_t){"hot", 3};
-    send_reading(&tc, 0);
+    send_reading(&tc, 1); /* narrow takes it; the wide double column does not */
     good_filler(k++);
     tc.ts_us += 1000000;
     tc.type = FERRY_VALUE_BOOL;
     tc.v.b = 1;
-    send_reading(&tc, 0);
+    send_reading(&tc, 1);
     tc.ts_us += 1000000;
     tc.type = FERRY_VALUE_LONG;
     tc.v.l = (1LL << 60) + 1; /* not exact in a double column */
-    send_reading(&tc, 0);
+    send_reading(&tc, 1);
     tc.ts_us += 1000000;
     tc.v.l = 42; /* exact: accepted into the double column */
     send_reading(&tc, 1);
@@ -245,8 +250,9 @@ static void test_hostile_data(void **state)
     fclose(fp2);
     assert_int_equal(ferry_pg_exec(pg, ferry_buf_cstr(&f), &err), FERRY_OK);
     ferry_buf_free(&f);
-    /* all good readings with a value (everything but the one null reading) */
-    snprintf(want, sizeof want, "%d 0 0 0", g_good - 1);
+    /* all good readings with a value (everything but the one null reading); the three wide
+     * conflicts are in narrow and missing in wide */
+    snprintf(want, sizeof want, "%d 3 0 0", g_good - 1);
     query_eq(pg,
              "SELECT concat_ws(' ', narrow_values, missing, extra, mismatched)"
              " FROM pg_temp.check_wide('telemetry_narrow', 'telemetry_wide')",
@@ -272,7 +278,7 @@ static void test_hostile_data(void **state)
             undecodable++;
         else if (len == 22 && memcmp(val, "timestamp_out_of_range", 22) == 0)
             range++;
-        else if (len == 13 && memcmp(val, "type_conflict", 13) == 0)
+        else if (len == 18 && memcmp(val, "wide_type_conflict", 18) == 0)
             conflict++;
         assert_int_equal(rd_kafka_header_get_last(h, "ferry.source.offset", &val, &len), 0);
         assert_int_equal(rd_kafka_header_get_last(h, "ferry.error.message", &val, &len), 0);
@@ -285,6 +291,63 @@ static void test_hostile_data(void **state)
     assert_int_equal(range, 1);
     assert_int_equal(conflict, 3); /* string and boolean into double, 2^60+1 not exact */
     assert_int_equal(total, 8);
+
+    /* A bigint channel with integers beyond 2^53, then a fraction in a later batch: the column
+     * stays bigint and its cells exact; the fraction is in narrow, dead-lettered, and verify
+     * shows it; later big integers are in narrow and wide alike. */
+    const int64_t big[] = {9007199254740993LL, INT64_MAX};
+    for (int i = 0; i < 2; i++) {
+        ferry_reading_t r = rd("S-big", "big", 1767225600000000LL + i * 1000000LL);
+        r.type = FERRY_VALUE_LONG;
+        r.v.l = big[i];
+        send_reading(&r, 1);
+    }
+    assert_int_equal(ferry_producer_flush(g_p, 60000, &err), FERRY_OK);
+    assert_int_equal(system(cmd), 0);
+    ferry_reading_t fr = rd("S-big", "big", 1767225602000000LL);
+    fr.v.d = 1.5;
+    send_reading(&fr, 1);
+    assert_int_equal(ferry_producer_flush(g_p, 60000, &err), FERRY_OK);
+    assert_int_equal(system(cmd), 0);
+    ferry_reading_t later = rd("S-big", "big", 1767225603000000LL);
+    later.type = FERRY_VALUE_LONG;
+    later.v.l = 9007199254740995LL;
+    send_reading(&later, 1);
+    assert_int_equal(ferry_producer_flush(g_p, 60000, &err), FERRY_OK);
+    assert_int_equal(system(cmd), 0);
+    pg = ferry_pg_connect(url, "it", NULL, &err);
+    assert_non_null(pg);
+    query_eq(pg, "SELECT pg_type FROM ferry.channel_columns WHERE channel_id = 'big'", "bigint");
+    char q[512], tbl[128], col[128];
+    assert_int_equal(ferry_pg_query_value(pg,
+                                          "SELECT table_name FROM ferry.channel_columns WHERE"
+                                          " channel_id = 'big'",
+                                          0, NULL, tbl, sizeof tbl, &err),
+                     FERRY_OK);
+    assert_int_equal(ferry_pg_query_value(pg,
+                                          "SELECT column_name FROM ferry.channel_columns WHERE"
+                                          " channel_id = 'big'",
+                                          0, NULL, col, sizeof col, &err),
+                     FERRY_OK);
+    snprintf(q, sizeof q,
+             "SELECT string_agg(coalesce(\"%s\"::text, '-'), ',' ORDER BY ts) FROM"
+             " telemetry_wide.\"%s\"",
+             col, tbl);
+    query_eq(pg, q, "9007199254740993,9223372036854775807,9007199254740995");
+    query_eq(pg,
+             "SELECT string_agg(coalesce(value_long::text, value_double::text), ',' ORDER BY ts)"
+             " FROM telemetry_narrow WHERE ship_id = 'S-big'",
+             "9007199254740993,9223372036854775807,1.5,9007199254740995");
+    ferry_pg_close(pg);
+    snprintf(cmd, sizeof cmd, "'%s' verify --pg '%s' --ship S-big >%s/verify-big.out 2>&1",
+             it_env("FERRY_BIN"), url, getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    rc = system(cmd);
+    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
+    snprintf(
+        cmd, sizeof cmd,
+        "grep -q 'only in narrow: ts 2026-01-01T00:00:02.000000Z channel big' %s/verify-big.out",
+        getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_int_equal(system(cmd), 0);
 
     ferry_producer_destroy(g_p);
     snprintf(sql, sizeof sql, "DROP DATABASE \"%s\" WITH (FORCE)", db);

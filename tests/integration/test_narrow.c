@@ -207,7 +207,7 @@ static void refused(ferry_pg_t *pg, const char *table, const char *spec, const c
 {
     ferry_narrow_t n;
     ferry_err_t err;
-    ferry_status st = ferry_narrow_open(pg, &n, table, spec, zone, 0, &err);
+    ferry_status st = ferry_narrow_open(pg, &n, table, spec, zone, FERRY_NARROW_WRITE, &err);
     ferry_narrow_close(&n);
     if (st != FERRY_USAGE)
         fail_msg("%s (%s): expected a refusal, got status %d", table, spec, st);
@@ -267,8 +267,8 @@ static void test_open_refuses(void **state)
     ferry_narrow_t n;
     ferry_err_t err;
     assert_int_equal(ferry_narrow_open(pg, &n, "it_narrow.\"Mixed\"",
-                                       "ship=ShipID,channel=Tag,time=At,value=Value", NULL, 0,
-                                       &err),
+                                       "ship=ShipID,channel=Tag,time=At,value=Value", NULL,
+                                       FERRY_NARROW_WRITE, &err),
                      FERRY_OK);
     assert_string_equal(n.table, "it_narrow.\"Mixed\"");
     assert_int_equal(n.value.kind, FERRY_NK_NUMERIC);
@@ -277,10 +277,19 @@ static void test_open_refuses(void **state)
     assert_string_equal(n.ship.q, "\"ShipID\"");
     ferry_narrow_close(&n);
     assert_int_equal(ferry_narrow_open(pg, &n, "IT_NARROW.LOCAL", "ship=s,channel=c,time=t,value=v",
-                                       "Europe/Oslo", 0, &err),
+                                       "Europe/Oslo", FERRY_NARROW_WRITE, &err),
                      FERRY_OK);
     assert_int_equal(n.time.kind, FERRY_NK_TS);
     assert_string_equal(n.zone, "'Europe/Oslo'");
+    ferry_narrow_close(&n);
+    /* to read it, a view or a table without a unique key will do */
+    assert_int_equal(ferry_narrow_open(pg, &n, "it_narrow.v", "ship=s,channel=c,time=t,value=v",
+                                       "UTC", FERRY_NARROW_READ, &err),
+                     FERRY_OK);
+    ferry_narrow_close(&n);
+    assert_int_equal(ferry_narrow_open(pg, &n, "it_narrow.nokey", "ship=s,channel=c,time=t,value=v",
+                                       NULL, FERRY_NARROW_READ, &err),
+                     FERRY_OK);
     ferry_narrow_close(&n);
     exec_or_fail(pg, "DROP SCHEMA it_narrow CASCADE");
     ferry_pg_close(pg);
