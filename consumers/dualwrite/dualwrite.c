@@ -552,7 +552,9 @@ int cmd_dualwrite(int argc, char **argv)
         argv[0], "--pg CONNINFO [options]",
         "Consumer-group worker: writes every TelemetryReading to the narrow table and merges it "
         "into the ship's wide table in one PostgreSQL transaction per batch, then commits the "
-        "Kafka offsets. New channels become columns on the fly. Bad records go to <topic>.dlq. "
+        "Kafka offsets. New channels become columns on the fly. Bad records go to <topic>.dlq. The "
+        "narrow table is created in ferry's layout unless --narrow-columns describes an existing "
+        "one (docs/migration.md). "
         "Run more processes with the same --group to scale out.",
         dualwrite_opts);
     int rc;

@@ -17,7 +17,7 @@ L_HIST="insert into sensor_log select 'IMO' || (9300000 + s), c.name,
           when 'main_engine.running_hours' then (41000 + s * 100 + m / 6)::text
           when 'nav.status' then (array['under way', 'at anchor', 'moored'])[1 + m / 100]
           when 'bilge.alarm' then (m % 50 = 0)::text
-          else case when m < 100 then (12 + m)::text else (12 + m + 0.5)::text end end
+          else case when m >= 188 then (12 + m)::text else (12 + m + 0.5)::text end end
         from generate_series(1, 3) s, generate_series(0, 287) m,
              (values ('main_engine.rpm'), ('main_engine.running_hours'), ('nav.status'),
                      ('bilge.alarm'), ('fuel.flow_lph')) c(name)"
