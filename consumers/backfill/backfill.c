@@ -421,6 +421,8 @@ typedef struct bworker {
     int64_t nrejected;
     char **widen; /* channels whose bigint column met a non-integral value in this chunk */
     int nwiden;
+    int fatal;  /* PostgreSQL refused a reconnect for good: exit 3 */
+    int failed; /* ferry's state tables cannot be used: exit 1 */
 } bworker_t;
 
 static uint64_t be64(const unsigned char *p)
@@ -981,6 +983,9 @@ static ferry_status decode_task(const rd_kafka_message_t *m, chunk_t *c, ferry_e
     return st;
 }
 
+/* Reconnects both connections, waiting with backoff while PostgreSQL is away. A failure that
+ * waiting cannot fix (wrong password, the database gone) stops the worker: w->fatal is set
+ * and a stop requested, and the worker exits 3. */
 static void reconnect_all(bworker_t *w)
 {
     ferry_err_t err;
@@ -988,6 +993,14 @@ static void reconnect_all(bworker_t *w)
         if (ferry_pg_reconnect(w->pg, &err) == FERRY_OK &&
             ferry_pg_reconnect(w->rd, &err) == FERRY_OK) {
             ferry_wcat_forget(w->cat);
+            ferry_info("PostgreSQL is back");
+            return;
+        }
+        if (err.status == FERRY_FATAL) {
+            ferry_error("%s; stopping (fix the connection settings, then start the worker again)",
+                        err.msg);
+            w->fatal = 1;
+            ferry_request_stop();
             return;
         }
         ferry_sleep_ms(1000);
@@ -1024,6 +1037,13 @@ static ferry_status handle_task(bworker_t *w, ferry_producer_t *dlq, const rd_ka
                                  " updated_at = now() WHERE chunk_id = $1 AND status <> 'done'"
                                  " RETURNING attempts",
                                  1, p, attempts, sizeof attempts, &err) != FERRY_OK) {
+            if (err.status == FERRY_FATAL && ferry_pg_ok(w->pg)) {
+                /* not the connection: ferry's state tables are broken or gone */
+                ferry_error("%s; stopping", err.msg);
+                w->failed = 1;
+                ferry_request_stop();
+                return FERRY_RETRY;
+            }
             ferry_warn("%s; reconnecting", err.msg);
             reconnect_all(w);
             continue;
@@ -1170,6 +1190,10 @@ static int backfill_run(int argc, char **argv)
     }
     ferry_until_idle_free(&idle);
     ferry_info("done: %lld task(s) handled", (long long)done);
+    if (w.fatal)
+        rc = FERRY_EXIT_UNAVAILABLE;
+    else if (w.failed)
+        rc = FERRY_EXIT_FAILED;
 out:
     ferry_consumer_close(c, NULL);
     ferry_producer_destroy(dlq);

@@ -80,6 +80,7 @@ typedef struct worker {
     uint64_t lat[LAT_BUCKETS], lat_total[LAT_BUCKETS];
     int64_t first_msg_ms, last_commit_ms; /* active time, for throughput */
     int fatal;
+    int unavailable; /* PostgreSQL refused a reconnect for good: exit 3, not 1 */
 } worker_t;
 
 /* ---- latency -------------------------------------------------------------------------- */
@@ -423,8 +424,10 @@ static void reconnect(worker_t *w)
             return;
         }
         if (err.status == FERRY_FATAL) {
-            ferry_error("%s", err.msg);
+            ferry_error("%s; stopping (fix the connection settings, then start the worker again)",
+                        err.msg);
             w->fatal = 1;
+            w->unavailable = 1;
             ferry_request_stop();
             return;
         }
@@ -658,7 +661,7 @@ int cmd_dualwrite(int argc, char **argv)
                    (double)(w->last_commit_ms - w->first_msg_ms) / 1000.0,
                    (double)w->consumed * 1000.0 / (double)(w->last_commit_ms - w->first_msg_ms));
     if (w->fatal)
-        rc = FERRY_EXIT_FAILED;
+        rc = w->unavailable ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_FAILED;
 out:
     if (w->c) {
         batch_clear(w); /* anything left was not committed: the group replays it */
