@@ -25,6 +25,8 @@ echo '{"chunk_id":"S1|0|1","ship_id":"S1","start_ts":0,"end_ts":1,"planned_at":0
     ferry produce --topic "$topic.tasks" --schema BackfillChunk --log-level warn
 check "dual-write stops within 30 s" env WAIT_SECONDS=30 bash -c "$(declare -f wait_for gone); wait_for gone $dw"
 check "backfill run stops within 30 s" env WAIT_SECONDS=30 bash -c "$(declare -f wait_for gone); wait_for gone $bf"
+# a worker still running has failed the check above: end it, so the test fails now, not later
+for p in "$dw" "$bf"; do gone "$p" || kill -KILL "$p"; done
 rc=0; wait "$dw" || rc=$?
 check_eq "  dual-write exits 3" 3 "$rc"
 rc=0; wait "$bf" || rc=$?
@@ -32,5 +34,4 @@ check_eq "  backfill run exits 3" 3 "$rc"
 for log in dw bf; do
     check "  $log says why and what to do" grep -q 'does not exist.*stopping (fix the connection settings' "$TMP/$log.log"
 done
-kill "$dw" "$bf" 2>/dev/null || true
 finish
