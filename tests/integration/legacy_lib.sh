@@ -60,6 +60,15 @@ PY
 
 l_psql() { psql "$db" -v ON_ERROR_STOP=1 -qAt "$@"; }
 
+# Ends the test at once when a stage failed: later stages only wait on what is not there.
+l_bail() {
+    if [ "$T_FAIL" != 0 ]; then
+        echo "# stopping after a failed stage"
+        finish
+        exit 1
+    fi
+}
+
 # The legacy rows that were there before live data, as text, hashed (every column).
 legacy_rows_sum() {
     l_psql -c "select count(*) || ' ' || md5(coalesce(string_agg(n::text, '|' order by n::text), '')) from $L_QTABLE n where $L_O_TS < '$L_T0'"
@@ -116,9 +125,12 @@ legacy_flow() {
     { live_lines 0 30; cat "$TMP/extra.jsonl"; } |
         ferry produce --topic "$topic" --schema TelemetryReading --log-level warn
     local want1=$((hist + live / 2 + extra - L_DLQ))
-    WAIT_SECONDS=90 wait_for bash -c "[ \$(psql '$db' -qAtc 'select count(*) from $L_QTABLE') -ge $want1 ]" ||
-        not_ok "dual-write wrote the first half hour (narrow has $(narrow_count), want $want1)"
+    # written, or both workers gone (then fail now rather than after the wait)
+    WAIT_SECONDS=90 wait_for bash -c "[ \$(psql '$db' -qAtc 'select count(*) from $L_QTABLE') -ge $want1 ] ||
+        ! { kill -0 ${dwp[1]} || kill -0 ${dwp[2]}; } 2>/dev/null" || true
+    check_eq "dual-write wrote the first half hour" "$want1" "$(narrow_count)"
     check_eq "a cutoff for every live ship" 3 "$(l_psql -c 'select count(*) from ferry.ship_state')"
+    l_bail
 
     # 2. backfill by 2 workers while the second half hour arrives
     check_eq "backfill plan exits 0" 0 "$(exit_code ferry backfill plan --all "${OPTS[@]}" --topic "$tasks")"
@@ -152,6 +164,7 @@ legacy_flow() {
         check "  with reason ${L_DLQ_REASON:-}" grep -q "ferry.error.reason=${L_DLQ_REASON:-}" "$TMP/dlq.headers"
     fi
     echo "# dual-write + backfill done at $((SECONDS - t0)) s"
+    l_bail
 
     # 3. exact, verified
     read -r chans values missing xtra mismatched <<<"$(oracle)"
