@@ -118,3 +118,13 @@ char *ferry_xstrndup(const char *s, size_t len)
         abort();
     return p;
 }
+
+void *ferry_xmemdup(const void *p, size_t len)
+{
+    void *q = malloc(len ? len : 1);
+    if (!q)
+        abort();
+    if (len)
+        memcpy(q, p, len);
+    return q;
+}

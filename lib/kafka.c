@@ -652,3 +652,50 @@ int ferry_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_m
     rd_kafka_topic_destroy(rkt);
     return n;
 }
+
+ferry_status ferry_kafka_topic_config(rd_kafka_t *rk, const char *topic, const char *name,
+                                      char *out, size_t outsz, int timeout_ms, ferry_err_t *err)
+{
+    char errstr[256];
+    out[0] = '\0';
+    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    if (!res)
+        return ferry_err_set(err, FERRY_USAGE, "topic config: invalid topic name '%.100s'", topic);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_AdminOptions_set_request_timeout(ao, timeout_ms, errstr, sizeof errstr);
+    rd_kafka_DescribeConfigs(rk, &res, 1, ao, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+    ferry_status st = FERRY_OK;
+    if (!ev) {
+        st = ferry_err_set(err, FERRY_RETRY, "describe configs of %s: no answer", topic);
+    } else if (rd_kafka_event_error(ev)) {
+        st = ferry_err_set(err, ferry_kafka_classify(rd_kafka_event_error(ev)),
+                           "describe configs of %s: %s", topic, rd_kafka_event_error_string(ev));
+    } else {
+        size_t nres = 0;
+        const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(
+            rd_kafka_event_DescribeConfigs_result(ev), &nres);
+        if (nres < 1 || rd_kafka_ConfigResource_error(rs[0])) {
+            st = ferry_err_set(err,
+                               nres ? ferry_kafka_classify(rd_kafka_ConfigResource_error(rs[0]))
+                                    : FERRY_RETRY,
+                               "describe configs of %s: %s", topic,
+                               nres ? rd_kafka_ConfigResource_error_string(rs[0]) : "no result");
+        } else {
+            size_t nent = 0;
+            const rd_kafka_ConfigEntry_t **ents = rd_kafka_ConfigResource_configs(rs[0], &nent);
+            for (size_t i = 0; i < nent; i++) {
+                const char *v = rd_kafka_ConfigEntry_value(ents[i]);
+                if (strcmp(rd_kafka_ConfigEntry_name(ents[i]), name) == 0 && v)
+                    snprintf(out, outsz, "%s", v);
+            }
+        }
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_ConfigResource_destroy(res);
+    return st;
+}

@@ -1008,7 +1008,7 @@ static void reconnect_all(bworker_t *w)
 }
 
 /* Handles one task. Returns FERRY_OK when its offset may be committed. */
-static ferry_status handle_task(bworker_t *w, ferry_producer_t *dlq, const rd_kafka_message_t *m,
+static ferry_status handle_task(bworker_t *w, ferry_dlq_t *dlq, const rd_kafka_message_t *m,
                                 int max_attempts)
 {
     ferry_err_t err;
@@ -1017,13 +1017,9 @@ static ferry_status handle_task(bworker_t *w, ferry_producer_t *dlq, const rd_ka
         ferry_warn("bad task at offset %lld: %s", (long long)m->offset, err.msg);
         char why[sizeof err.msg];
         snprintf(why, sizeof why, "%s", err.msg);
-        while (ferry_dlq_send(dlq, m, FERRY_POISON, "undecodable", why, &err) != FERRY_OK ||
-               ferry_producer_flush(dlq, 30000, &err) != FERRY_OK) {
-            ferry_warn("cannot write the DLQ record of offset %lld: %s; retrying",
-                       (long long)m->offset, err.msg);
-            if (ferry_sleep_ms(1000) < 0)
-                return FERRY_RETRY;
-        }
+        ferry_dlq_put(dlq, m, FERRY_POISON, "undecodable", why, &err);
+        if (ferry_dlq_sync(dlq, &err) != FERRY_OK)
+            return FERRY_RETRY;
         return FERRY_OK;
     }
     for (;;) {
@@ -1096,13 +1092,9 @@ static ferry_status handle_task(bworker_t *w, ferry_producer_t *dlq, const rd_ka
             if (res)
                 PQclear(res);
             /* the task's offset is committed only once its DLQ record is safe */
-            while (ferry_dlq_send(dlq, m, FERRY_FATAL, "chunk_failed", err.msg, &e2) != FERRY_OK ||
-                   ferry_producer_flush(dlq, 30000, &e2) != FERRY_OK) {
-                ferry_warn("chunk %s: cannot write its DLQ record: %s; retrying", c.chunk_id,
-                           e2.msg);
-                if (ferry_sleep_ms(1000) < 0)
-                    return FERRY_RETRY;
-            }
+            ferry_dlq_put(dlq, m, FERRY_FATAL, "chunk_failed", err.msg, &e2);
+            if (ferry_dlq_sync(dlq, &e2) != FERRY_OK)
+                return FERRY_RETRY;
             ferry_error("chunk %s sent to the DLQ after %d attempts", c.chunk_id, n);
             return FERRY_OK;
         }
@@ -1131,7 +1123,7 @@ static int backfill_run(int argc, char **argv)
     bworker_t w = {0};
     w.o = o;
     ferry_err_t err;
-    ferry_producer_t *dlq = NULL;
+    ferry_dlq_t *dlq = NULL;
     ferry_consumer_t *c = NULL;
     char host[64] = "";
     gethostname(host, sizeof host - 1);
@@ -1158,7 +1150,7 @@ static int backfill_run(int argc, char **argv)
         goto out;
     }
     w.cat = ferry_wcat_new(ferry_opts_str(o, "wide-schema"), (int)ferry_opts_int(o, "max-columns"));
-    dlq = ferry_producer_new(o, NULL, &err);
+    dlq = ferry_dlq_new(o, &err);
     static const char *const cdefaults[] = {"max.poll.interval.ms", "3600000", NULL};
     ferry_consumer_conf_t cc = {0};
     cc.defaults = cdefaults;
@@ -1196,7 +1188,7 @@ static int backfill_run(int argc, char **argv)
         rc = FERRY_EXIT_FAILED;
 out:
     ferry_consumer_close(c, NULL);
-    ferry_producer_destroy(dlq);
+    ferry_dlq_destroy(dlq);
     clear_rejects(&w);
     free(w.rejects);
     free(w.widen);

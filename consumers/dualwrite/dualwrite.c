@@ -62,7 +62,7 @@ typedef struct offset_mark {
 typedef struct worker {
     const ferry_opts_t *o;
     ferry_consumer_t *c;
-    ferry_producer_t *dlq;
+    ferry_dlq_t *dlq;
     ferry_pg_t *pg;
     ferry_wcat_t *cat;
     dw_narrow_t narrow;
@@ -117,14 +117,8 @@ static void dead_letter(worker_t *w, const rd_kafka_message_t *m, const char *re
                         const char *msg)
 {
     ferry_err_t err;
-    if (ferry_dlq_send(w->dlq, m, FERRY_POISON, reason, msg, &err) != FERRY_OK) {
-        /* The DLQ itself failing is not a data problem: stop rather than lose the record. */
-        ferry_error("cannot dead-letter %s[%d]@%lld: %s", rd_kafka_topic_name(m->rkt), m->partition,
-                    (long long)m->offset, err.msg);
-        w->fatal = 1;
-        ferry_request_stop();
-        return;
-    }
+    /* queued with a copy: ferry_dlq_sync delivers it (again, if need be) before the offsets */
+    ferry_dlq_put(w->dlq, m, FERRY_POISON, reason, msg, &err);
     w->dead++;
     w->dlq_pending = 1;
     ferry_debug("dead-lettered %s[%d]@%lld: %s: %s", rd_kafka_topic_name(m->rkt), m->partition,
@@ -483,14 +477,10 @@ static ferry_status flush(worker_t *w)
             lat_add(w, now_ms - ts);
     }
     /* Dead letters must be durable before the offsets that skip their sources. */
-    while (w->dlq_pending) {
-        if (ferry_producer_flush(w->dlq, 30000, &err) == FERRY_OK) {
-            w->dlq_pending = 0;
-            break;
-        }
-        ferry_error("dead-letter topic: %s; not committing offsets", err.msg);
-        if (!ferry_running())
-            return FERRY_RETRY;
+    if (w->dlq_pending) {
+        if (ferry_dlq_sync(w->dlq, &err) != FERRY_OK)
+            return FERRY_RETRY; /* stopped first: not committed, the group replays the batch */
+        w->dlq_pending = 0;
     }
     /* Store the next offset of every partition in the batch, then commit. */
     rd_kafka_message_t *last[64];
@@ -596,7 +586,7 @@ int cmd_dualwrite(int argc, char **argv)
         goto out;
     }
     w->cat = ferry_wcat_new(ferry_opts_str(o, "wide-schema"), max_cols);
-    w->dlq = ferry_producer_new(o, NULL, &err);
+    w->dlq = ferry_dlq_new(o, &err);
     if (!w->dlq) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_USAGE;
@@ -667,7 +657,7 @@ out:
         batch_clear(w); /* anything left was not committed: the group replays it */
         ferry_consumer_close(w->c, NULL);
     }
-    ferry_producer_destroy(w->dlq);
+    ferry_dlq_destroy(w->dlq);
     ferry_wcat_destroy(w->cat);
     dw_narrow_free(&w->narrow);
     ferry_pg_close(w->pg);

@@ -39,9 +39,10 @@ void ferry_buf_free(ferry_buf_t *b);
 
 /* Allocation that never returns NULL (ferry treats out-of-memory as unrecoverable and aborts,
  * like the appends above): realloc of n elements of `size` bytes with the multiplication
- * checked, calloc, and strndup. The caller frees the result. */
+ * checked, calloc, strndup, and a copy of len bytes. The caller frees the result. */
 void *ferry_xrealloc(void *p, size_t n, size_t size);
 void *ferry_xcalloc(size_t n, size_t size);
 char *ferry_xstrndup(const char *s, size_t len);
+void *ferry_xmemdup(const void *p, size_t len);
 
 #endif

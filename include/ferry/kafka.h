@@ -154,6 +154,11 @@ ferry_status ferry_kafka_create_topics(const ferry_opts_t *o, const ferry_topic_
 ferry_status ferry_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
                                     int64_t *low, int64_t *high, int timeout_ms, ferry_err_t *err);
 
+/* The value of topic config `name` (e.g. "max.message.bytes") as the broker reports it,
+ * defaults included, into out ("" when the broker does not know it). Uses rk's connection. */
+ferry_status ferry_kafka_topic_config(rd_kafka_t *rk, const char *topic, const char *name,
+                                      char *out, size_t outsz, int timeout_ms, ferry_err_t *err);
+
 /* Number of partitions of `topic` (-1 with *err when unknown). */
 int ferry_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
                                 ferry_err_t *err);
