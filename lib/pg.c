@@ -3,18 +3,12 @@
 #include "ferry/pg.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
+#include "pg_internal.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct ferry_pg {
-    PGconn *conn;
-    char *conninfo;
-    char *app;
-    ferry_pg_retry_t retry;
-};
 
 static ferry_status classify_sqlstate(const char *st)
 {
@@ -103,11 +97,24 @@ static ferry_status do_connect(ferry_pg_t *pg, ferry_err_t *err)
     ferry_pg_redact(pg->conninfo, shown, sizeof shown);
     for (;;) {
         attempt++;
-        const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-        const char *vals[] = {pg->conninfo, pg->app ? pg->app : "ferry", "10", NULL};
+        /* Keepalives and a TCP user timeout notice a peer whose host or network is gone; a
+         * server that stops answering on a live host is noticed by the waits (pg_wait.c).
+         * The connection string comes first: what it sets wins. */
+        const char *keys[] = {"keepalives",      "keepalives_idle",  "keepalives_interval",
+                              "keepalives_count", "tcp_user_timeout", "dbname",
+                              "application_name", "connect_timeout",  NULL};
+        const char *vals[] = {"1",  "30",
+                              "10", "3",
+                              "60000", pg->conninfo,
+                              pg->app ? pg->app : "ferry", "10",
+                              NULL};
         pg->conn = PQconnectdbParams(keys, vals, 1);
         if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK) {
             PQsetNoticeProcessor(pg->conn, notice_to_log, NULL);
+            /* doubles as text in their shortest exact form, whatever the server's default */
+            PGresult *r = PQexec(pg->conn, "SET extra_float_digits = 3");
+            PQclear(r);
+            PQsetnonblocking(pg->conn, 1);
             if (attempt > 1)
                 ferry_info("connected to PostgreSQL %s after %d attempts", shown, attempt);
             return FERRY_OK;
@@ -195,34 +202,84 @@ void ferry_pg_close(ferry_pg_t *pg)
     free(pg);
 }
 
+/* Collects every result of the command sent on pg: the first error (classified into *err),
+ * else the last result, which is returned (the caller PQclear()s it). NULL with *err when the
+ * command failed or the server was taken for gone. `want` is the status a good result has
+ * besides COMMAND_OK and TUPLES_OK (PGRES_COPY_IN for a COPY), or -1. */
+static PGresult *collect(ferry_pg_t *pg, pg_watch_t *w, int want, ferry_err_t *err)
+{
+    PGresult *last = NULL, *bad = NULL;
+    for (;;) {
+        int r = pg_wait_result(pg, w, err);
+        if (r != 0) {
+            if (r == 1)
+                ferry_err_set(err, FERRY_RETRY, "stopped");
+            PQclear(last);
+            PQclear(bad);
+            return NULL;
+        }
+        PGresult *res = PQgetResult(pg->conn);
+        if (!res)
+            break;
+        ExecStatusType s = PQresultStatus(res);
+        if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || (want >= 0 && s == (ExecStatusType)want)) {
+            PQclear(last);
+            last = res;
+            if (s == PGRES_COPY_IN || s == PGRES_COPY_OUT)
+                break; /* the command goes on as a COPY */
+        } else if (!bad) {
+            bad = res;
+        } else {
+            PQclear(res);
+        }
+    }
+    if (bad) {
+        ferry_pg_classify(pg, bad, w->what, err);
+        PQclear(bad);
+        PQclear(last);
+        return NULL;
+    }
+    if (!last)
+        ferry_err_set(err, FERRY_RETRY, "%s: no result from PostgreSQL", w->what);
+    return last;
+}
+
 ferry_status ferry_pg_exec(ferry_pg_t *pg, const char *sql, ferry_err_t *err)
 {
     if (!ferry_pg_ok(pg))
         return ferry_err_set(err, FERRY_RETRY, "PostgreSQL connection lost");
-    PGresult *res = PQexec(pg->conn, sql);
-    ExecStatusType s = PQresultStatus(res);
-    ferry_status st = FERRY_OK;
-    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
-        st = ferry_pg_classify(pg, res, "SQL", err);
+    if (!PQsendQuery(pg->conn, sql))
+        return ferry_pg_classify(pg, NULL, "SQL", err);
+    pg_watch_t w;
+    pg_watch_start(&w, "SQL", 0);
+    PGresult *res = collect(pg, &w, -1, err);
+    if (!res)
+        return err ? err->status : FERRY_RETRY;
     PQclear(res);
-    return st;
+    return FERRY_OK;
 }
 
-PGresult *ferry_pg_query(ferry_pg_t *pg, const char *sql, int nparams, const char *const *params,
-                         ferry_err_t *err)
+PGresult *ferry_pg_query_binary(ferry_pg_t *pg, const char *sql, int nparams, const Oid *types,
+                                const char *const *values, const int *lengths, const int *formats,
+                                ferry_err_t *err)
 {
     if (!ferry_pg_ok(pg)) {
         ferry_err_set(err, FERRY_RETRY, "PostgreSQL connection lost");
         return NULL;
     }
-    PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    ExecStatusType s = PQresultStatus(res);
-    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        ferry_pg_classify(pg, res, "SQL", err);
-        PQclear(res);
+    if (!PQsendQueryParams(pg->conn, sql, nparams, types, values, lengths, formats, 0)) {
+        ferry_pg_classify(pg, NULL, "SQL", err);
         return NULL;
     }
-    return res;
+    pg_watch_t w;
+    pg_watch_start(&w, "SQL", 0);
+    return collect(pg, &w, -1, err);
+}
+
+PGresult *ferry_pg_query(ferry_pg_t *pg, const char *sql, int nparams, const char *const *params,
+                         ferry_err_t *err)
+{
+    return ferry_pg_query_binary(pg, sql, nparams, NULL, params, NULL, NULL, err);
 }
 
 ferry_status ferry_pg_query_value(ferry_pg_t *pg, const char *sql, int nparams,
@@ -474,13 +531,33 @@ struct ferry_copy {
     char errmsg[256];
 };
 
+static void copy_fail(ferry_copy_t *cp, const char *msg)
+{
+    cp->failed = 1;
+    snprintf(cp->errmsg, sizeof cp->errmsg, "%.250s", msg);
+}
+
+/* Hands the buffered rows to libpq; on a non-blocking connection that may have to wait for
+ * the server to take what was sent before (watching it, see pg_wait.c). */
 static void copy_flush(ferry_copy_t *cp)
 {
     if (cp->failed || cp->buf.len == 0)
         return;
-    if (PQputCopyData(cp->pg->conn, (const char *)cp->buf.data, (int)cp->buf.len) <= 0) {
-        cp->failed = 1;
-        snprintf(cp->errmsg, sizeof cp->errmsg, "%s", PQerrorMessage(cp->pg->conn));
+    pg_watch_t w;
+    pg_watch_start(&w, "COPY", 0);
+    ferry_err_t err;
+    for (;;) {
+        int r = PQputCopyData(cp->pg->conn, (const char *)cp->buf.data, (int)cp->buf.len);
+        if (r > 0)
+            break;
+        if (r < 0) {
+            copy_fail(cp, PQerrorMessage(cp->pg->conn));
+            break;
+        }
+        if (pg_wait(cp->pg, &w, 1, &err) != 0 || PQflush(cp->pg->conn) < 0) {
+            copy_fail(cp, cp->pg->conn ? PQerrorMessage(cp->pg->conn) : err.msg);
+            break;
+        }
     }
     ferry_buf_reset(&cp->buf);
 }
@@ -491,9 +568,17 @@ ferry_copy_t *ferry_copy_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t
         ferry_err_set(err, FERRY_RETRY, "PostgreSQL connection lost");
         return NULL;
     }
-    PGresult *res = PQexec(pg->conn, copy_sql);
+    if (!PQsendQuery(pg->conn, copy_sql)) {
+        ferry_pg_classify(pg, NULL, "COPY", err);
+        return NULL;
+    }
+    pg_watch_t w;
+    pg_watch_start(&w, "COPY", 0);
+    PGresult *res = collect(pg, &w, PGRES_COPY_IN, err);
+    if (!res)
+        return NULL;
     if (PQresultStatus(res) != PGRES_COPY_IN) {
-        ferry_pg_classify(pg, res, "COPY", err);
+        ferry_err_set(err, FERRY_FATAL, "COPY: the statement did not start a COPY FROM STDIN");
         PQclear(res);
         return NULL;
     }
@@ -563,38 +648,39 @@ ferry_status ferry_copy_end(ferry_copy_t *cp, int64_t *rows, ferry_err_t *err)
 {
     ferry_buf_append_be16(&cp->buf, 0xffff); /* trailer */
     copy_flush(cp);
-    PGconn *conn = cp->pg->conn;
+    ferry_pg_t *pg = cp->pg;
     ferry_status st = FERRY_OK;
-    if (cp->failed) {
-        PQputCopyEnd(conn, "client failed while sending");
+    pg_watch_t w;
+    pg_watch_start(&w, "COPY", 0);
+    if (!pg->conn) {
         st = ferry_err_set(err, FERRY_RETRY, "COPY: sending failed: %s", cp->errmsg);
-    } else if (PQputCopyEnd(conn, NULL) <= 0) {
-        st = ferry_err_set(err, FERRY_RETRY, "COPY: %s", PQerrorMessage(conn));
+        goto out;
     }
-    PGresult *res;
-    int seen = 0;
-    while ((res = PQgetResult(conn)) != NULL) {
-        if (!seen && st == FERRY_OK) {
-            if (PQresultStatus(res) != PGRES_COMMAND_OK)
-                st = ferry_pg_classify(cp->pg, res, "COPY", err);
-            else if (rows)
-                *rows = strtoll(PQcmdTuples(res), NULL, 10);
+    for (;;) {
+        int r = PQputCopyEnd(pg->conn, cp->failed ? "client failed while sending" : NULL);
+        if (r > 0)
+            break;
+        if (r < 0 || pg_wait(pg, &w, 1, err) != 0) {
+            st = ferry_err_set(err, FERRY_RETRY, "COPY: %s",
+                               pg->conn ? PQerrorMessage(pg->conn) : "connection dropped");
+            goto out;
         }
-        seen = 1;
+    }
+    PGresult *res = collect(pg, &w, -1, err);
+    if (cp->failed) {
+        PQclear(res);
+        st = ferry_err_set(err, FERRY_RETRY, "COPY: sending failed: %s", cp->errmsg);
+    } else if (!res) {
+        st = err ? err->status : FERRY_RETRY;
+    } else {
+        if (rows)
+            *rows = strtoll(PQcmdTuples(res), NULL, 10);
         PQclear(res);
     }
+out:
     ferry_buf_free(&cp->buf);
     free(cp);
     return st;
-}
-
-/* Waits up to 250 ms for the server to send something. Returns 0, or -1 on a socket error. */
-static int wait_readable(ferry_pg_t *pg)
-{
-    struct pollfd p = {.fd = PQsocket(pg->conn), .events = POLLIN};
-    if (poll(&p, 1, 250) < 0 && errno != EINTR)
-        return -1;
-    return PQconsumeInput(pg->conn) ? 0 : -1;
 }
 
 ferry_status ferry_pg_copy_out_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t *err)
@@ -603,14 +689,15 @@ ferry_status ferry_pg_copy_out_begin(ferry_pg_t *pg, const char *copy_sql, ferry
         return ferry_err_set(err, FERRY_RETRY, "PostgreSQL connection lost");
     if (!PQsendQuery(pg->conn, copy_sql))
         return ferry_pg_classify(pg, NULL, "COPY OUT", err);
-    while (PQisBusy(pg->conn)) {
-        if (!ferry_running()) {
-            ferry_pg_copy_out_stop(pg);
-            return ferry_err_set(err, FERRY_RETRY, "stopped");
-        }
-        if (wait_readable(pg) < 0)
-            return ferry_pg_classify(pg, NULL, "COPY OUT", err);
+    pg_watch_t w;
+    pg_watch_start(&w, "COPY OUT", 1);
+    int r = pg_wait_result(pg, &w, err);
+    if (r == 1) {
+        ferry_pg_copy_out_stop(pg);
+        return ferry_err_set(err, FERRY_RETRY, "stopped");
     }
+    if (r < 0)
+        return err ? err->status : FERRY_RETRY;
     PGresult *res = PQgetResult(pg->conn);
     ferry_status st = FERRY_OK;
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
@@ -626,13 +713,17 @@ ferry_status ferry_pg_copy_out_begin(ferry_pg_t *pg, const char *copy_sql, ferry
 
 int ferry_pg_copy_out_next(ferry_pg_t *pg, char **buf)
 {
+    pg_watch_t w;
+    pg_watch_start(&w, "COPY OUT", 1);
     for (;;) {
         int len = PQgetCopyData(pg->conn, buf, 1);
         if (len != 0)
             return len;
-        if (!ferry_running())
+        ferry_err_t err;
+        int r = pg_wait(pg, &w, 0, &err); /* nothing buffered yet: wait, checking for a stop */
+        if (r == 1)
             return 0;
-        if (wait_readable(pg) < 0) /* nothing buffered yet: wait, checking for a stop */
+        if (r < 0)
             return -2;
     }
 }

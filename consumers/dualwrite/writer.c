@@ -402,11 +402,12 @@ static ferry_status wide_stmt(ferry_pg_t *pg, ferry_wcat_t *cat, dw_rec_t **recs
         fmts[p] = 1;
     }
     ferry_status st = FERRY_OK;
-    PGresult *res =
-        PQexecParams(ferry_pg_conn(pg), ferry_buf_cstr(&sql), np, types, vals, lens, fmts, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        st = ferry_pg_classify(pg, res, "wide upsert", err);
-    PQclear(res);
+    PGresult *res = ferry_pg_query_binary(pg, ferry_buf_cstr(&sql), np, types,
+                                          (const char *const *)vals, lens, fmts, err);
+    if (res)
+        PQclear(res);
+    else
+        st = err->status;
     stats->wide_stmts++;
     for (int p = 0; p < np; p++)
         ferry_buf_free(&pbufs[p]);

@@ -8,6 +8,11 @@
  * - a binary COPY writer (COPY ... FROM STDIN (FORMAT binary)) with typed field appenders;
  * - identifier quoting that never depends on the data being "nice".
  *
+ * Every wait for the server keeps watch on it (lib/pg_wait.c): a statement that takes long
+ * is noted once a minute with what the server is doing; a server that stops answering
+ * (frozen, cut off) is found out by a second connection and the connection is dropped with
+ * FERRY_RETRY, so the caller reconnects and redoes its transaction.
+ *
  * A connection string is a secret-bearing value: log it only through ferry_pg_redact(). */
 #ifndef FERRY_PG_H
 #define FERRY_PG_H
@@ -57,6 +62,11 @@ ferry_status ferry_pg_exec(ferry_pg_t *pg, const char *sql, ferry_err_t *err);
  * classified *err. */
 PGresult *ferry_pg_query(ferry_pg_t *pg, const char *sql, int nparams, const char *const *params,
                          ferry_err_t *err);
+
+/* The same with typed and binary parameters (as PQexecParams takes them; text results). */
+PGresult *ferry_pg_query_binary(ferry_pg_t *pg, const char *sql, int nparams, const Oid *types,
+                                const char *const *values, const int *lengths, const int *formats,
+                                ferry_err_t *err);
 
 /* Convenience: runs a query returning one value, copies it into out (NUL-terminated,
  * "" for NULL or no row). */
