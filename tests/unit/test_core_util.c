@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -93,6 +95,53 @@ static void test_quote_qualified(void **state)
     free(name);
     assert_int_equal(ferry_pg_parse_qualified("a b", &schema, &name, &err), FERRY_USAGE);
     assert_non_null(strstr(err.msg, "quote names"));
+}
+
+/* Runs fn in a child; returns 1 when the child did not come back from fn (it aborted, or,
+ * under AddressSanitizer, was stopped by its allocator), 0 when fn returned. */
+static int child_died(void (*fn)(void))
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        fn();
+        _exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0);
+}
+
+static void overflowing_realloc(void)
+{
+    /* n * size wraps around: a plain realloc would return a tiny buffer */
+    void *p = ferry_xrealloc(NULL, SIZE_MAX / 2 + 2, 2);
+    fprintf(stderr, "ferry_xrealloc returned %p\n", p);
+}
+
+static void impossible_calloc(void)
+{
+    void *p = ferry_xcalloc(1, SIZE_MAX - 4096);
+    fprintf(stderr, "ferry_xcalloc returned %p\n", p);
+}
+
+static void test_xalloc(void **state)
+{
+    unsigned char *p = ferry_xrealloc(NULL, 1000, 8);
+    memset(p, 1, 8000);
+    p = ferry_xrealloc(p, 2000, 8);
+    assert_int_equal(p[7999], 1);
+    free(p);
+    char *s = ferry_xstrndup("abcdef", 3);
+    assert_string_equal(s, "abc");
+    free(s);
+    unsigned char *m = ferry_xmemdup("a\0b", 3);
+    assert_int_equal(m[2], 'b');
+    free(m);
+    /* out of memory, or a size that overflows, ends the process; it never returns NULL or a
+     * buffer smaller than asked for */
+    assert_true(child_died(overflowing_realloc));
+    assert_true(child_died(impossible_calloc));
 }
 
 static void test_array_literal(void **state)
@@ -182,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_quote_ident),
         cmocka_unit_test(test_quote_qualified),
         cmocka_unit_test(test_array_literal),
+        cmocka_unit_test(test_xalloc),
         cmocka_unit_test(test_redact),
         cmocka_unit_test(test_json_log_lines),
         cmocka_unit_test(test_err),
