@@ -139,6 +139,8 @@ static void ncol_free(ferry_ncol_t *c)
     memset(c, 0, sizeof *c);
 }
 
+#define NAMEDATALEN_MAX 64 /* PostgreSQL's type names (NAMEDATALEN) */
+
 static const char SUPPORTED_TEXT[] = "text, character varying, character";
 static const char SUPPORTED_VALUE[] = "text, character varying, character, smallint, integer, "
                                       "bigint, real, double precision, numeric, boolean";
@@ -180,7 +182,8 @@ static ferry_status ncol_load(ferry_pg_t *pg, const char *oid, const char *table
     c->type = strdup(PQgetvalue(res, 0, 0));
     c->base = strdup(PQgetvalue(res, 0, 1));
     char cat = PQgetvalue(res, 0, 2)[0];
-    const char *tn = PQgetvalue(res, 0, 3);
+    char tn[NAMEDATALEN_MAX];
+    snprintf(tn, sizeof tn, "%s", PQgetvalue(res, 0, 3));
     int typmod = atoi(PQgetvalue(res, 0, 4));
     c->notnull = PQgetvalue(res, 0, 5)[0] == 't';
     PQclear(res);
