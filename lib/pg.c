@@ -75,6 +75,8 @@ static int connect_error_is_permanent(const char *msg)
         "invalid sslmode",
         "missing \"=\"",
         "unterminated quoted string",
+        "invalid percent-encoded token",
+        "invalid integer value",
     };
     for (size_t i = 0; i < sizeof permanent / sizeof *permanent; i++)
         if (strstr(msg, permanent[i]))
@@ -100,14 +102,11 @@ static ferry_status do_connect(ferry_pg_t *pg, ferry_err_t *err)
         /* Keepalives and a TCP user timeout notice a peer whose host or network is gone; a
          * server that stops answering on a live host is noticed by the waits (pg_wait.c).
          * The connection string comes first: what it sets wins. */
-        const char *keys[] = {"keepalives",      "keepalives_idle",  "keepalives_interval",
+        const char *keys[] = {"keepalives",       "keepalives_idle",  "keepalives_interval",
                               "keepalives_count", "tcp_user_timeout", "dbname",
                               "application_name", "connect_timeout",  NULL};
-        const char *vals[] = {"1",  "30",
-                              "10", "3",
-                              "60000", pg->conninfo,
-                              pg->app ? pg->app : "ferry", "10",
-                              NULL};
+        const char *vals[] = {
+            "1", "30", "10", "3", "60000", pg->conninfo, pg->app ? pg->app : "ferry", "10", NULL};
         pg->conn = PQconnectdbParams(keys, vals, 1);
         if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK) {
             PQsetNoticeProcessor(pg->conn, notice_to_log, NULL);
@@ -119,8 +118,11 @@ static ferry_status do_connect(ferry_pg_t *pg, ferry_err_t *err)
                 ferry_info("connected to PostgreSQL %s after %d attempts", shown, attempt);
             return FERRY_OK;
         }
+        /* libpq may quote a token of the connection string (a bad %-escape, a bare word): the
+         * message is scrubbed of every password and unparsed word in it before it is shown */
         char msg[512];
-        snprintf(msg, sizeof msg, "%s", pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
+        ferry_pg_scrub(pg->conninfo, pg->conn ? PQerrorMessage(pg->conn) : "out of memory", msg,
+                       sizeof msg);
         one_line(msg);
         PQfinish(pg->conn);
         pg->conn = NULL;
@@ -222,7 +224,8 @@ static PGresult *collect(ferry_pg_t *pg, pg_watch_t *w, int want, ferry_err_t *e
         if (!res)
             break;
         ExecStatusType s = PQresultStatus(res);
-        if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || (want >= 0 && s == (ExecStatusType)want)) {
+        if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ||
+            (want >= 0 && s == (ExecStatusType)want)) {
             PQclear(last);
             last = res;
             if (s == PGRES_COPY_IN || s == PGRES_COPY_OUT)
@@ -345,6 +348,14 @@ static char *parse_ident(const char *s, size_t *i, ferry_err_t *err)
             return NULL;
         }
     }
+    /* PostgreSQL would cut a longer name to 63 bytes (NAMEDATALEN - 1) and act on another
+     * object than the one named; refused instead */
+    if (b.len > 63) {
+        ferry_err_set(err, FERRY_USAGE, "identifier of %zu bytes (PostgreSQL keeps at most 63)",
+                      b.len);
+        ferry_buf_free(&b);
+        return NULL;
+    }
     *i = p;
     ferry_buf_cstr(&b);
     return (char *)b.data;
@@ -445,79 +456,6 @@ const char *ferry_pg_array_close(ferry_buf_t *b)
         ferry_buf_append_byte(b, '{');
     ferry_buf_append_byte(b, '}');
     return ferry_buf_cstr(b);
-}
-
-void ferry_pg_redact(const char *conninfo, char *out, size_t outsz)
-{
-    if (!conninfo) {
-        snprintf(out, outsz, "(none)");
-        return;
-    }
-    ferry_buf_t b = FERRY_BUF_INIT;
-    const char *scheme = strstr(conninfo, "://");
-    if (scheme && (strncmp(conninfo, "postgresql://", 13) == 0 ||
-                   strncmp(conninfo, "postgres://", 11) == 0)) {
-        /* URI: scheme://user:password@host... and ?password=... */
-        const char *auth = scheme + 3;
-        const char *at = strchr(auth, '@');
-        const char *slash = strchr(auth, '/');
-        const char *colon = strchr(auth, ':');
-        if (at && (!slash || at < slash) && colon && colon < at) {
-            ferry_buf_append(&b, conninfo, (size_t)(colon - conninfo));
-            ferry_buf_append_str(&b, ":***");
-            ferry_buf_append_str(&b, at);
-        } else {
-            ferry_buf_append_str(&b, conninfo);
-        }
-        char *s = (char *)ferry_buf_cstr(&b);
-        char *pw = strstr(s, "password=");
-        if (pw) {
-            pw += 9;
-            char *end = strchr(pw, '&');
-            size_t rest = end ? strlen(end) : 0;
-            memmove(pw + 3, end ? end : pw + strlen(pw), rest + 1);
-            memcpy(pw, "***", 3);
-        }
-    } else {
-        /* key=value form: blank out the value of password=... */
-        const char *p = conninfo;
-        while (*p) {
-            const char *pw = strstr(p, "password");
-            if (!pw) {
-                ferry_buf_append_str(&b, p);
-                break;
-            }
-            const char *q = pw + 8;
-            while (*q == ' ')
-                q++;
-            if (*q != '=') {
-                ferry_buf_append(&b, p, (size_t)(q - p));
-                p = q;
-                continue;
-            }
-            q++;
-            while (*q == ' ')
-                q++;
-            ferry_buf_append(&b, p, (size_t)(q - p));
-            ferry_buf_append_str(&b, "***");
-            if (*q == '\'') {
-                q++;
-                while (*q && *q != '\'') {
-                    if (*q == '\\' && q[1])
-                        q++;
-                    q++;
-                }
-                if (*q)
-                    q++;
-            } else {
-                while (*q && *q != ' ')
-                    q++;
-            }
-            p = q;
-        }
-    }
-    snprintf(out, outsz, "%s", ferry_buf_cstr(&b));
-    ferry_buf_free(&b);
 }
 
 /* ---- binary COPY writer ----------------------------------------------------------------- */

@@ -97,8 +97,16 @@ char *ferry_pg_quote_qualified(const char *text);
 void ferry_pg_array_add(ferry_buf_t *b, const char *s, size_t len);
 const char *ferry_pg_array_close(ferry_buf_t *b);
 
-/* Copies `conninfo` into out with any password replaced by "***" (URI or key=value form). */
+/* Copies `conninfo` into out (always NUL-terminated, cut to outsz) with every password
+ * replaced by "***": URI user:password@ and each ?password= / &password= (a %-encoded key
+ * too), key=value password= (quoted or not). A part that is not key=value (a bare word, which
+ * libpq takes as a database name, or a password file read by mistake) is shown as "***". */
 void ferry_pg_redact(const char *conninfo, char *out, size_t outsz);
+
+/* Copies msg into out with every secret of `conninfo` (its passwords as written and
+ * %-decoded, and any part redact would hide) replaced by "***": for messages from libpq,
+ * which quotes bad tokens of the string verbatim. */
+void ferry_pg_scrub(const char *conninfo, const char *msg, char *out, size_t outsz);
 
 /* ---- binary COPY writer ----------------------------------------------------------------- */
 

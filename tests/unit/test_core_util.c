@@ -1,5 +1,5 @@
 /* test_core_util.c - unit tests of the small core pieces: byte buffer, identifier quoting,
- * connection-string redaction, JSON log lines, error values. */
+ * JSON log lines, error values. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -156,25 +156,6 @@ static void test_array_literal(void **state)
     ferry_buf_free(&b);
 }
 
-static void test_redact(void **state)
-{
-    char out[256];
-    ferry_pg_redact("postgresql://alice:pa55@db:5432/x?sslmode=require", out, sizeof out);
-    assert_null(strstr(out, "pa55"));
-    assert_non_null(strstr(out, "alice:***@db:5432/x"));
-    ferry_pg_redact("postgresql://alice@db/x?password=pa55&sslmode=require", out, sizeof out);
-    assert_null(strstr(out, "pa55"));
-    assert_non_null(strstr(out, "sslmode=require"));
-    ferry_pg_redact("host=db user=alice password=pa55 dbname=x", out, sizeof out);
-    assert_null(strstr(out, "pa55"));
-    assert_non_null(strstr(out, "dbname=x"));
-    ferry_pg_redact("host=db password = 'p a\\'55' dbname=x", out, sizeof out);
-    assert_null(strstr(out, "a\\'55"));
-    assert_non_null(strstr(out, "dbname=x"));
-    ferry_pg_redact("postgresql://ferry@127.0.0.1:5432/ferry", out, sizeof out);
-    assert_string_equal(out, "postgresql://ferry@127.0.0.1:5432/ferry");
-}
-
 static void test_json_log_lines(void **state)
 {
     char path[] = "/tmp/ferry-log-XXXXXX";
@@ -232,7 +213,6 @@ int main(void)
         cmocka_unit_test(test_quote_qualified),
         cmocka_unit_test(test_array_literal),
         cmocka_unit_test(test_xalloc),
-        cmocka_unit_test(test_redact),
         cmocka_unit_test(test_json_log_lines),
         cmocka_unit_test(test_err),
     };
