@@ -22,7 +22,7 @@ static const ferry_opt_t replay_opts[] = {
     {"group", 'g', FERRY_OPT_STRING, NULL, "GROUP", "consumer group whose offsets are reset",
      FERRY_OPTF_REQUIRED},
     {"topic", 't', FERRY_OPT_STRING, NULL, "TOPIC", "topic whose partitions are reset",
-     FERRY_OPTF_REQUIRED},
+     FERRY_OPTF_REQUIRED | FERRY_OPTF_TOPIC},
     {"to-time", 0, FERRY_OPT_STRING, NULL, "TIME",
      "first record with a timestamp at or after TIME (ISO-8601, or epoch s/ms/us/ns); the end "
      "offset where there is none",

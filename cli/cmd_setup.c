@@ -19,7 +19,8 @@ static const ferry_opt_t setup_opts[] = {
     {"replication-factor", 'r', FERRY_OPT_INT, "-1", "N", "replication factor (-1: broker default)",
      0},
     {"topic", 't', FERRY_OPT_LIST, NULL, "TOPIC",
-     "create only this topic and its .dlq topic (repeatable) instead of ferry's set", 0},
+     "create only this topic and its .dlq topic (repeatable) instead of ferry's set",
+     FERRY_OPTF_TOPIC_DLQ},
     {"skip-kafka", 0, FERRY_OPT_BOOL, NULL, NULL, "do not create topics", 0},
     {"skip-pg", 0, FERRY_OPT_BOOL, NULL, NULL, "do not touch PostgreSQL", 0},
     FERRY_OPT_END,
@@ -65,7 +66,9 @@ int cmd_setup(int argc, char **argv)
         free(dlq);
         if (cst != FERRY_OK) {
             ferry_error("%s", err.msg);
-            rc = err.status == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_FAILED;
+            rc = err.status == FERRY_USAGE   ? FERRY_EXIT_USAGE
+                 : err.status == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE
+                                             : FERRY_EXIT_FAILED;
             goto out;
         }
         ferry_info("topics ready (%zu)", n);

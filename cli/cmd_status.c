@@ -251,7 +251,7 @@ static int kafka_status(const ferry_opts_t *o, json_t *doc)
     if (!k.g) {
         json_object_set_new(kj, "ok", json_false());
         json_object_set_new(kj, "error", json_string(err.msg));
-        return 1;
+        return err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : 1;
     }
     const char *const *named;
     size_t nnamed = ferry_opts_list(o, "group", &named);
@@ -826,11 +826,13 @@ int cmd_status(int argc, char **argv)
     json_t *doc = json_object();
     json_object_set_new(doc, "version", json_integer(1));
     json_object_set_new(doc, "generated_at", ts_json(ferry_now_us()));
-    int krc = kafka_status(o, doc) ? FERRY_EXIT_UNAVAILABLE : 0;
+    int krc = kafka_status(o, doc);
+    krc = krc == FERRY_EXIT_USAGE ? krc : krc ? FERRY_EXIT_UNAVAILABLE : 0;
     int prc = pg_status(o, doc);
-    rc = krc == FERRY_EXIT_UNAVAILABLE || prc == FERRY_EXIT_UNAVAILABLE ? FERRY_EXIT_UNAVAILABLE
-         : prc                                                          ? prc
-                                                                        : FERRY_EXIT_OK;
+    rc = krc == FERRY_EXIT_USAGE                                          ? FERRY_EXIT_USAGE
+         : krc == FERRY_EXIT_UNAVAILABLE || prc == FERRY_EXIT_UNAVAILABLE ? FERRY_EXIT_UNAVAILABLE
+         : prc                                                            ? prc
+                                                                          : FERRY_EXIT_OK;
     if (ferry_opts_bool(o, "json")) {
         char *s = json_dumps(doc, JSON_COMPACT);
         if (s)

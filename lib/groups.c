@@ -402,7 +402,13 @@ ferry_status ferry_group_alter(ferry_groups_t *g, const char *group,
 
 int ferry_groups_partition_count(ferry_groups_t *g, const char *topic, ferry_err_t *err)
 {
+    /* an invalid name gives no handle; metadata would then be asked for every topic */
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(g->rk, topic, NULL);
+    if (!rkt) {
+        ferry_err_set(err, FERRY_USAGE, "topic '%.100s': %s", topic,
+                      rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(g->rk, 0, rkt, &md, g->timeout_ms);
     int n = -1;

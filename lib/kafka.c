@@ -3,6 +3,8 @@
 #include "ferry/kafka.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
+#include "ferry/topics.h"
+#include "ferry/buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,17 @@ static rd_kafka_conf_t *conf_build(const ferry_opts_t *o, const char *const *d1,
     if (conf_set_pairs(conf, d1, err) || conf_set_pairs(conf, d2, err) ||
         apply_user(conf, o, err)) {
         rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    /* without bootstrap servers a client waits for ever for a broker it cannot find */
+    char servers[8];
+    size_t sz = sizeof servers;
+    rd_kafka_conf_res_t r = rd_kafka_conf_get(conf, "bootstrap.servers", servers, &sz);
+    if (r != RD_KAFKA_CONF_OK || sz <= 1 || strspn(servers, " ,") == strlen(servers)) {
+        rd_kafka_conf_destroy(conf);
+        ferry_err_set(err, FERRY_USAGE,
+                      "no Kafka brokers: --brokers (or -X bootstrap.servers) is empty; give "
+                      "HOST:PORT of at least one broker");
         return NULL;
     }
     return conf;
@@ -567,7 +580,15 @@ ferry_status ferry_kafka_create_topics(const ferry_opts_t *o, const ferry_topic_
         return ferry_err_set(err, FERRY_FATAL, "admin client: %s", errstr);
     }
     ferry_status st = FERRY_OK;
-    rd_kafka_NewTopic_t **nt = calloc(n ? n : 1, sizeof *nt);
+    /* every name is checked before any topic is made: never half a topic and its .dlq */
+    for (size_t i = 0; i < n; i++) {
+        char why[160];
+        if (ferry_topic_name_check(specs[i].name, 0, why, sizeof why) != 0) {
+            rd_kafka_destroy(rk);
+            return ferry_err_set(err, FERRY_USAGE, "topic '%.100s': %s", specs[i].name, why);
+        }
+    }
+    rd_kafka_NewTopic_t **nt = ferry_xcalloc(n ? n : 1, sizeof *nt);
     for (size_t i = 0; i < n; i++) {
         nt[i] = rd_kafka_NewTopic_new(
             specs[i].name, specs[i].partitions,
@@ -634,7 +655,13 @@ ferry_status ferry_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t p
 
 int ferry_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, ferry_err_t *err)
 {
+    /* an invalid name gives no handle; metadata would then be asked for every topic */
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    if (!rkt) {
+        ferry_err_set(err, FERRY_USAGE, "topic '%.100s': %s", topic,
+                      rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
     int n = -1;

@@ -2,9 +2,11 @@
  * (see include/ferry/options.h). */
 #include "ferry/options.h"
 #include "ferry/log.h"
+#include "ferry/topics.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,41 +169,59 @@ static int parse_bool(const char *s, int *out)
 }
 
 /* Checks that `val` is well-formed for the option's type. */
-static ferry_status validate(const opt_value_t *v, const char *val, const char *origin,
+static ferry_status validate(const opt_value_t *v, const char *val, const char *where,
                              ferry_err_t *err)
 {
     const ferry_opt_t *d = v->def;
+    /* "--name (FERRY_NAME)": where the value came from, unless that is the flag itself */
+    char origin[160];
+    if (where[0] == '-')
+        origin[0] = '\0';
+    else
+        snprintf(origin, sizeof origin, " (%s)", where);
     char *end;
     int b;
     int64_t ms;
     switch (d->type) {
-    case FERRY_OPT_INT:
+    case FERRY_OPT_INT: {
         errno = 0;
-        (void)strtoll(val, &end, 10);
-        if (end == val || *end || errno)
-            return ferry_err_set(err, FERRY_USAGE, "--%s (%s): '%s' is not an integer", d->name,
+        long long x = strtoll(val, &end, 10);
+        if (end == val || *end || (errno && errno != ERANGE))
+            return ferry_err_set(err, FERRY_USAGE, "--%s%s: '%s' is not an integer", d->name,
                                  origin, val);
+        long long lo = d->flags & FERRY_OPTF_INT64 ? LLONG_MIN : INT_MIN;
+        long long hi = d->flags & FERRY_OPTF_INT64 ? LLONG_MAX : INT_MAX;
+        if (errno == ERANGE || x < lo || x > hi)
+            return ferry_err_set(err, FERRY_USAGE, "--%s%s: %s is out of range (%lld to %lld)",
+                                 d->name, origin, val, lo, hi);
         break;
+    }
     case FERRY_OPT_DOUBLE:
         errno = 0;
         (void)strtod(val, &end);
         if (end == val || *end || errno)
-            return ferry_err_set(err, FERRY_USAGE, "--%s (%s): '%s' is not a number", d->name,
-                                 origin, val);
+            return ferry_err_set(err, FERRY_USAGE, "--%s%s: '%s' is not a number", d->name, origin,
+                                 val);
         break;
     case FERRY_OPT_BOOL:
         if (parse_bool(val, &b) != 0)
-            return ferry_err_set(err, FERRY_USAGE, "--%s (%s): '%s' is not true/false", d->name,
+            return ferry_err_set(err, FERRY_USAGE, "--%s%s: '%s' is not true/false", d->name,
                                  origin, val);
         break;
     case FERRY_OPT_DURATION:
         if (ferry_parse_duration_ms(val, &ms) != 0)
             return ferry_err_set(err, FERRY_USAGE,
-                                 "--%s (%s): '%s' is not a duration (e.g. 500ms, 5s, 2m, 24h, 7d)",
+                                 "--%s%s: '%s' is not a duration (e.g. 500ms, 5s, 2m, 24h, 7d)",
                                  d->name, origin, d->flags & FERRY_OPTF_SECRET ? "***" : val);
         break;
     default:
         break;
+    }
+    if (d->flags & (FERRY_OPTF_TOPIC | FERRY_OPTF_TOPIC_DLQ)) {
+        char why[200];
+        if (ferry_topic_name_check(val, (d->flags & FERRY_OPTF_TOPIC_DLQ) != 0, why, sizeof why))
+            return ferry_err_set(err, FERRY_USAGE, "--%s%s: '%.60s%s' is not a valid topic: %s",
+                                 d->name, origin, val, strlen(val) > 60 ? "..." : "", why);
     }
     return FERRY_OK;
 }
@@ -279,11 +299,21 @@ static ferry_status load_config(ferry_opts_t *o, const char *path, ferry_err_t *
     if (!fp)
         return ferry_err_set(err, FERRY_FATAL, "cannot read config file %s: %s", path,
                              strerror(errno));
-    char line[4096];
+    /* getline: a line of any length is one line (a long one is never split and its tail
+     * read as a line of its own) */
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
     int lineno = 0;
     ferry_status st = FERRY_OK;
-    while (fgets(line, sizeof line, fp)) {
+    while ((got = getline(&line, &cap, fp)) >= 0) {
         lineno++;
+        if (memchr(line, '\0', (size_t)got)) {
+            st = ferry_err_set(err, FERRY_USAGE,
+                               "%s:%d: the line holds a NUL byte (is this a text file?)", path,
+                               lineno);
+            break;
+        }
         char *s = trim(line);
         if (!*s || *s == '#' || *s == ';')
             continue;
@@ -318,6 +348,10 @@ static ferry_status load_config(ferry_opts_t *o, const char *path, ferry_err_t *
         }
         if (st)
             break;
+    }
+    if (line) {
+        memset(line, 0, cap);
+        free(line);
     }
     fclose(fp);
     return st;
@@ -443,6 +477,11 @@ static ferry_status parse_argv(ferry_opts_t *o, int argc, char **argv, ferry_err
             free(secret);
         } else {
             st = assign(v, val, shown, 1, err);
+            /* a secret given on the command line is blanked in argv, so that ps and
+             * /proc/PID/cmdline show x's from now on (--NAME-file or the environment keep it
+             * out of argv altogether) */
+            if (v->def->flags & FERRY_OPTF_SECRET)
+                memset((char *)val, 'x', strlen(val));
         }
         if (st)
             return st;

@@ -423,7 +423,7 @@ static void ddl_add(ddl_batch_t *d, ferry_wcat_t *c, ferry_wship_t *s, int t, co
                     const char *column, ferry_wtype type)
 {
     if (t >= d->nalter) {
-        d->alter = realloc(d->alter, (size_t)(t + 1) * sizeof *d->alter);
+        d->alter = ferry_xrealloc(d->alter, (size_t)t + 1, sizeof *d->alter);
         for (int i = d->nalter; i <= t; i++)
             d->alter[i] = (ferry_buf_t)FERRY_BUF_INIT;
         d->nalter = t + 1;
@@ -440,10 +440,10 @@ static void ddl_add(ddl_batch_t *d, ferry_wcat_t *c, ferry_wship_t *s, int t, co
     ferry_buf_append_byte(b, ' ');
     ferry_buf_append_str(b, ferry_wtype_sql(type));
     int n = d->nchannels++;
-    d->channels = realloc(d->channels, (size_t)d->nchannels * sizeof(char *));
-    d->tables = realloc(d->tables, (size_t)d->nchannels * sizeof(char *));
-    d->columns = realloc(d->columns, (size_t)d->nchannels * sizeof(char *));
-    d->types = realloc(d->types, (size_t)d->nchannels * sizeof(char *));
+    d->channels = ferry_xrealloc(d->channels, (size_t)d->nchannels, sizeof *d->channels);
+    d->tables = ferry_xrealloc(d->tables, (size_t)d->nchannels, sizeof *d->tables);
+    d->columns = ferry_xrealloc(d->columns, (size_t)d->nchannels, sizeof *d->columns);
+    d->types = ferry_xrealloc(d->types, (size_t)d->nchannels, sizeof *d->types);
     d->channels[n] = strdup(channel);
     d->tables[n] = strdup(s->tables[t].name);
     d->columns[n] = strdup(column);

@@ -41,7 +41,7 @@ static const ferry_opt_t preprocess_opts[] = {
     FERRY_OPT_GROUP("ferry-preprocess"),
     FERRY_OPT_TOPIC(FERRY_TOPIC_MOVIES),
     {"features-topic", 0, FERRY_OPT_STRING, FERRY_TOPIC_FEATURES, "TOPIC",
-     "topic of the WatchLogFeature events (written in Kafka transactions)", 0},
+     "topic of the WatchLogFeature events (written in Kafka transactions)", FERRY_OPTF_TOPIC_DLQ},
     {"movies-table", 0, FERRY_OPT_STRING, "movies", "TABLE",
      "table of the latest fetch of each movie (created when missing; may be schema.table)", 0},
     {"watch-log-table", 0, FERRY_OPT_STRING, "watch_log", "TABLE",
@@ -85,48 +85,28 @@ typedef struct pp {
 
 /* ---- the feature events ----------------------------------------------------------------- */
 
-static void set_field_long(avro_value_t *rec, const char *name, int64_t v)
-{
-    avro_value_t f;
-    avro_value_get_by_name(rec, name, &f, NULL);
-    avro_value_set_long(&f, v);
-}
-
-static void set_field_int(avro_value_t *rec, const char *name, int32_t v)
-{
-    avro_value_t f;
-    avro_value_get_by_name(rec, name, &f, NULL);
-    avro_value_set_int(&f, v);
-}
-
-static void set_field_double(avro_value_t *rec, const char *name, double v)
-{
-    avro_value_t f;
-    avro_value_get_by_name(rec, name, &f, NULL);
-    avro_value_set_double(&f, v);
-}
-
 /* Encodes one WatchLogFeature into pp->out (replacing its contents). */
 static ferry_status encode_feature(pp_t *pp, const watch_row_t *r, const rd_kafka_message_t *src,
                                    ferry_err_t *err)
 {
     avro_value_t *v = &pp->feature;
     avro_value_reset(v);
-    set_field_long(v, "user_id", r->user_id);
-    set_field_long(v, "content_id", r->content_id);
-    set_field_int(v, "watch_seconds", r->watch_seconds);
-    set_field_double(v, "rating", r->rating);
-    set_field_double(v, "popularity", r->popularity);
-    set_field_long(v, "event_time", r->event_time_us);
-    set_field_int(v, "derivation_version", MOVIE_DERIVATION_VERSION);
-    avro_value_t u, tpo, f;
-    avro_value_get_by_name(v, "source", &u, NULL);
-    avro_value_set_branch(&u, 1, &tpo);
+    /* checked setters: a WatchLogFeature schema without one of these fields is an error
+     * naming it (FERRY_FATAL), never a write through an unset value */
+    avro_value_t tpo;
     const char *topic = rd_kafka_topic_name(src->rkt);
-    avro_value_get_by_name(&tpo, "topic", &f, NULL);
-    avro_value_set_string_len(&f, topic, strlen(topic) + 1);
-    set_field_int(&tpo, "partition", src->partition);
-    set_field_long(&tpo, "offset", src->offset);
+    if (ferry_avro_set_long(v, "user_id", r->user_id, err) ||
+        ferry_avro_set_long(v, "content_id", r->content_id, err) ||
+        ferry_avro_set_int(v, "watch_seconds", r->watch_seconds, err) ||
+        ferry_avro_set_double(v, "rating", r->rating, err) ||
+        ferry_avro_set_double(v, "popularity", r->popularity, err) ||
+        ferry_avro_set_long(v, "event_time", r->event_time_us, err) ||
+        ferry_avro_set_int(v, "derivation_version", MOVIE_DERIVATION_VERSION, err) ||
+        ferry_avro_set_branch(v, "source", 1, &tpo, err) ||
+        ferry_avro_set_string(&tpo, "topic", topic, err) ||
+        ferry_avro_set_int(&tpo, "partition", src->partition, err) ||
+        ferry_avro_set_long(&tpo, "offset", src->offset, err))
+        return FERRY_FATAL;
     ferry_buf_reset(&pp->out);
     return (ferry_status)ferry_avro_encode(pp->feature_schema, v, &pp->out, err);
 }

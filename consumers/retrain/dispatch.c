@@ -77,24 +77,25 @@ typedef struct ds {
 
 /* ---- the deliveries table --------------------------------------------------------------- */
 
-static void set_table(ds_t *ds, const char *name)
+/* The deliveries table, an SQL name as psql takes it (schema.table, "Quoted"). */
+static ferry_status set_table(ds_t *ds, const char *name, ferry_err_t *err)
 {
+    char *sch = NULL, *tab = NULL;
+    ferry_status st = ferry_pg_parse_qualified(name, &sch, &tab, err);
+    if (st)
+        return st;
     ferry_buf_t b = FERRY_BUF_INIT;
-    const char *dot = strchr(name, '.');
-    if (dot && dot != name && dot[1]) {
-        char *sch = strndup(name, (size_t)(dot - name));
-        if (!sch)
-            abort();
+    if (sch) {
         ds->schema = ferry_pg_quote_ident(sch);
         ferry_pg_append_ident(&b, sch);
         ferry_buf_append_byte(&b, '.');
-        ferry_pg_append_ident(&b, dot + 1);
-        free(sch);
-    } else {
-        ferry_pg_append_ident(&b, name);
     }
+    ferry_pg_append_ident(&b, tab);
+    free(sch);
+    free(tab);
     ferry_buf_cstr(&b);
     ds->table = (char *)b.data;
+    return FERRY_OK;
 }
 
 static ferry_status ensure_table(ds_t *ds, ferry_err_t *err)
@@ -148,10 +149,11 @@ static PGresult *pg_run(ds_t *ds, const char *sql, int n, const char *const *par
 static ferry_status lookup(ds_t *ds, const char *id, char *status, size_t statussz,
                            int64_t *attempts, ferry_err_t *err)
 {
-    char sql[1200];
-    snprintf(sql, sizeof sql, "SELECT status, attempts FROM %s WHERE trigger_id = $1", ds->table);
+    ferry_buf_t sql = FERRY_BUF_INIT;
+    ferry_buf_appendf(&sql, "SELECT status, attempts FROM %s WHERE trigger_id = $1", ds->table);
     const char *params[] = {id};
-    PGresult *res = pg_run(ds, sql, 1, params, err);
+    PGresult *res = pg_run(ds, ferry_buf_cstr(&sql), 1, params, err);
+    ferry_buf_free(&sql);
     if (!res)
         return err->status ? err->status : FERRY_RETRY;
     status[0] = '\0';
@@ -168,16 +170,17 @@ static ferry_status record(ds_t *ds, const char *id, const char *group, const rd
                            const char *status, int64_t attempts, long http_status,
                            const char *error, ferry_err_t *err)
 {
-    char sql[2048];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO %s AS d (trigger_id, status, attempts, http_status, delivered_at, "
-             "last_error, target, retrain_group, source_topic, source_partition, source_offset) "
-             "VALUES ($1, $2, $3, $4, CASE WHEN $2 = 'delivered' THEN now() END, $5, $6, $7, $8, "
-             "$9, $10) ON CONFLICT (trigger_id) DO UPDATE SET status = EXCLUDED.status, attempts "
-             "= EXCLUDED.attempts, http_status = EXCLUDED.http_status, delivered_at = "
-             "COALESCE(d.delivered_at, EXCLUDED.delivered_at), last_error = EXCLUDED.last_error, "
-             "target = EXCLUDED.target, updated_at = now()",
-             ds->table);
+    ferry_buf_t sql = FERRY_BUF_INIT;
+    ferry_buf_appendf(
+        &sql,
+        "INSERT INTO %s AS d (trigger_id, status, attempts, http_status, delivered_at, "
+        "last_error, target, retrain_group, source_topic, source_partition, source_offset) "
+        "VALUES ($1, $2, $3, $4, CASE WHEN $2 = 'delivered' THEN now() END, $5, $6, $7, $8, "
+        "$9, $10) ON CONFLICT (trigger_id) DO UPDATE SET status = EXCLUDED.status, attempts "
+        "= EXCLUDED.attempts, http_status = EXCLUDED.http_status, delivered_at = "
+        "COALESCE(d.delivered_at, EXCLUDED.delivered_at), last_error = EXCLUDED.last_error, "
+        "target = EXCLUDED.target, updated_at = now()",
+        ds->table);
     char att[24], http[16], part[16], off[24];
     snprintf(att, sizeof att, "%lld", (long long)attempts);
     snprintf(http, sizeof http, "%ld", http_status);
@@ -193,7 +196,8 @@ static ferry_status record(ds_t *ds, const char *id, const char *group, const rd
                             rd_kafka_topic_name(m->rkt),
                             part,
                             off};
-    PGresult *res = pg_run(ds, sql, 10, params, err);
+    PGresult *res = pg_run(ds, ferry_buf_cstr(&sql), 10, params, err);
+    ferry_buf_free(&sql);
     if (!res)
         return err->status ? err->status : FERRY_RETRY;
     PQclear(res);
@@ -438,7 +442,12 @@ int retrain_dispatch(int argc, char **argv)
     ferry_err_t err;
     ferry_err_clear(&err);
     rc = FERRY_EXIT_OK;
-    set_table(&ds, ferry_opts_str(o, "deliveries-table"));
+    if (set_table(&ds, ferry_opts_str(o, "deliveries-table"), &err) != FERRY_OK) {
+        fprintf(stderr, "ferry retrain dispatch: --deliveries-table: %s\n", err.msg);
+        rc = FERRY_EXIT_USAGE;
+        ferry_buf_free(&url);
+        goto out;
+    }
     ds.hook = webhook_new(&wc, &err);
     ferry_buf_free(&url);
     if (!ds.hook) {
@@ -462,7 +471,7 @@ int retrain_dispatch(int argc, char **argv)
     ferry_dlq_topic(ferry_opts_str(o, "topic"), dlq, sizeof dlq);
     if (!ds.dlq || retrain_require_topic(ferry_producer_rk(ds.dlq), dlq, &err) != FERRY_OK) {
         ferry_error("%s", err.msg);
-        rc = FERRY_EXIT_FAILED;
+        rc = err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
         goto out;
     }
     /* A delivery may wait long on a webhook that is down: keep the group membership meanwhile
@@ -475,7 +484,7 @@ int retrain_dispatch(int argc, char **argv)
     ds.c = ferry_consumer_new(o, ferry_opts_str(o, "group"), topics, 1, &cc, &err);
     if (!ds.c) {
         ferry_error("%s", err.msg);
-        rc = FERRY_EXIT_FAILED;
+        rc = err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
         goto out;
     }
     ferry_info("delivering %s (group %s) to %s (%s)", topics[0], ferry_opts_str(o, "group"),

@@ -41,22 +41,22 @@ static const ferry_opt_t retrain_opts[] = {
     FERRY_OPT_GROUP("ferry-retrain"),
     FERRY_OPT_TOPIC(FERRY_TOPIC_FEATURES),
     {"retrain-topic", 0, FERRY_OPT_STRING, FERRY_TOPIC_RETRAIN, "TOPIC",
-     "topic of the RetrainRequested events (written in Kafka transactions)", 0},
+     "topic of the RetrainRequested events (written in Kafka transactions)", FERRY_OPTF_TOPIC_DLQ},
     {"min-new-rows", 0, FERRY_OPT_INT, "50000", "N",
-     "fire when N feature rows arrived since the last trigger (0: rule off)", 0},
+     "fire when N feature rows arrived since the last trigger (0: rule off)", FERRY_OPTF_INT64},
     {"max-interval", 0, FERRY_OPT_DURATION, "0", "DURATION",
      "fire when this long passed since the last trigger (0: rule off), if at least "
      "--min-rows-for-interval rows arrived",
      0},
     {"min-rows-for-interval", 0, FERRY_OPT_INT, "1", "M",
-     "rows the --max-interval rule needs in the window", 0},
+     "rows the --max-interval rule needs in the window", FERRY_OPTF_INT64},
     {"drift-threshold", 0, FERRY_OPT_DOUBLE, "0", "X",
      "fire when |mean(new) - mean(last window)| / |mean(last window)| of the drift metric "
      "exceeds X (0: rule off)",
      0},
     {"drift-metric", 0, FERRY_OPT_STRING, "rating", "METRIC", "rating or popularity", 0},
     {"drift-min-rows", 0, FERRY_OPT_INT, "100", "N",
-     "evaluate the drift rule only once the window holds N rows", 0},
+     "evaluate the drift rule only once the window holds N rows", FERRY_OPTF_INT64},
     {"transactional-id", 0, FERRY_OPT_STRING, NULL, "ID",
      "Kafka transactional.id (default ferry-retrain.GROUP: one active worker per group)", 0},
     {"until-idle", 0, FERRY_OPT_DURATION, NULL, "DURATION",
@@ -324,34 +324,6 @@ static part_t *find_part(rt_t *rt, int32_t partition)
     return NULL;
 }
 
-static void set_str(avro_value_t *rec, const char *name, const char *s)
-{
-    avro_value_t f;
-    avro_value_get_by_name(rec, name, &f, NULL);
-    avro_value_set_string_len(&f, s, strlen(s) + 1);
-}
-
-static void set_long(avro_value_t *rec, const char *name, int64_t v)
-{
-    avro_value_t f;
-    avro_value_get_by_name(rec, name, &f, NULL);
-    avro_value_set_long(&f, v);
-}
-
-/* Sets a ["null", "double"] field. */
-static void set_opt_double(avro_value_t *rec, const char *name, int present, double v)
-{
-    avro_value_t u, b;
-    avro_value_get_by_name(rec, name, &u, NULL);
-    if (present) {
-        avro_value_set_branch(&u, 1, &b);
-        avro_value_set_double(&b, v);
-    } else {
-        avro_value_set_branch(&u, 0, &b);
-        avro_value_set_null(&b);
-    }
-}
-
 /* Publishes the trigger and commits the offsets at its watermark in one transaction.
  * FERRY_OK when committed; FERRY_RETRY when aborted (state unchanged: fire again);
  * FERRY_FATAL. */
@@ -375,31 +347,36 @@ static ferry_status fire(rt_t *rt, const char *reason, int drift_evaluated, doub
     retrain_summary_t summary;
     retrain_window_summary(&rt->window, &summary);
 
-    avro_value_t v, f, item, x;
+    avro_value_t v, item;
     ferry_schema_new_value(rt->retrain_schema, &v);
-    set_str(&v, "trigger_id", id);
-    set_str(&v, "reason", reason);
-    set_long(&v, "new_rows", rt->window.rows);
-    set_long(&v, "total_rows", rt->last.total_rows + rt->window.rows);
-    avro_value_get_by_name(&v, "watermark", &f, NULL);
-    for (int i = 0; i < rt->nparts; i++) {
-        avro_value_append(&f, &item, NULL);
-        avro_value_get_by_name(&item, "topic", &x, NULL);
-        avro_value_set_string_len(&x, rt->topic, strlen(rt->topic) + 1);
-        avro_value_get_by_name(&item, "partition", &x, NULL);
-        avro_value_set_int(&x, wm[i].partition);
-        avro_value_get_by_name(&item, "offset", &x, NULL);
-        avro_value_set_long(&x, wm[i].offset);
-    }
-    set_long(&v, "created_at", now);
     ferry_buf_t text = FERRY_BUF_INIT;
     retrain_policy_json(&rt->policy, rt->group, rt->topic, &text);
-    set_str(&v, "policy", ferry_buf_cstr(&text));
-    set_opt_double(&v, "drift_score", drift_evaluated && isfinite(drift_score), drift_score);
-    set_opt_double(&v, "drift_threshold", rt->policy.drift_threshold > 0,
-                   rt->policy.drift_threshold);
+    /* checked setters: a RetrainRequested schema without one of these fields is an error
+     * naming it (FERRY_FATAL), never a write through an unset value */
+    ferry_status st =
+        (ferry_status)(ferry_avro_set_string(&v, "trigger_id", id, err) ||
+                       ferry_avro_set_string(&v, "reason", reason, err) ||
+                       ferry_avro_set_long(&v, "new_rows", rt->window.rows, err) ||
+                       ferry_avro_set_long(&v, "total_rows", rt->last.total_rows + rt->window.rows,
+                                           err));
+    for (int i = 0; i < rt->nparts && st == FERRY_OK; i++)
+        if (ferry_avro_append(&v, "watermark", &item, err) ||
+            ferry_avro_set_string(&item, "topic", rt->topic, err) ||
+            ferry_avro_set_int(&item, "partition", wm[i].partition, err) ||
+            ferry_avro_set_long(&item, "offset", wm[i].offset, err))
+            st = FERRY_FATAL;
+    if (st == FERRY_OK &&
+        (ferry_avro_set_long(&v, "created_at", now, err) ||
+         ferry_avro_set_string(&v, "policy", ferry_buf_cstr(&text), err) ||
+         ferry_avro_set_opt_double(&v, "drift_score", drift_evaluated && isfinite(drift_score),
+                                   drift_score, err) ||
+         ferry_avro_set_opt_double(&v, "drift_threshold", rt->policy.drift_threshold > 0,
+                                   rt->policy.drift_threshold, err)))
+        st = FERRY_FATAL;
+    st = st ? FERRY_FATAL : FERRY_OK;
     ferry_buf_t msg = FERRY_BUF_INIT;
-    ferry_status st = (ferry_status)ferry_avro_encode(rt->retrain_schema, &v, &msg, err);
+    if (st == FERRY_OK)
+        st = (ferry_status)ferry_avro_encode(rt->retrain_schema, &v, &msg, err);
     avro_value_decref(&v);
     ferry_buf_reset(&text);
     retrain_state_json(rt->group, rt->topic, seq, &summary, &text);

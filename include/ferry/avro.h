@@ -221,4 +221,19 @@ int ferry_avro_get_string(const avro_value_t *value, const char **str, size_t *l
 int ferry_avro_field(const avro_value_t *record, const char *name, avro_value_t *out,
                      ferry_err_t *err);
 
+/* Checked setters of record field `name` (lib/avro_set.c): FERRY_OK, or FERRY_FATAL naming the
+ * field when the record has no such field or it has another type (a renamed or retyped field
+ * in a schema never writes through an unset value). set_branch selects the null branch of a
+ * union field (present = 0) or its other branch, stored in *out to be set; append adds an item
+ * to an array field and stores it in *item. */
+int ferry_avro_set_long(avro_value_t *rec, const char *name, int64_t v, ferry_err_t *err);
+int ferry_avro_set_int(avro_value_t *rec, const char *name, int32_t v, ferry_err_t *err);
+int ferry_avro_set_double(avro_value_t *rec, const char *name, double v, ferry_err_t *err);
+int ferry_avro_set_string(avro_value_t *rec, const char *name, const char *s, ferry_err_t *err);
+int ferry_avro_set_branch(avro_value_t *rec, const char *name, int present, avro_value_t *out,
+                          ferry_err_t *err);
+int ferry_avro_set_opt_double(avro_value_t *rec, const char *name, int present, double v,
+                              ferry_err_t *err);
+int ferry_avro_append(avro_value_t *rec, const char *name, avro_value_t *item, ferry_err_t *err);
+
 #endif

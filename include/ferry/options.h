@@ -21,7 +21,7 @@
 
 typedef enum ferry_opt_type {
     FERRY_OPT_STRING = 0,
-    FERRY_OPT_INT, /* signed 64-bit */
+    FERRY_OPT_INT, /* signed 32-bit, or 64-bit with FERRY_OPTF_INT64; out of range is refused */
     FERRY_OPT_DOUBLE,
     FERRY_OPT_BOOL,     /* flag: present = true; env/config accept 1/0/true/false/yes/no */
     FERRY_OPT_DURATION, /* "250ms", "5s", "2m", "24h", "7d"; a bare number is seconds */
@@ -29,9 +29,12 @@ typedef enum ferry_opt_type {
 } ferry_opt_type;
 
 enum {
-    FERRY_OPTF_SECRET = 1u << 0,   /* never printed; accepts --NAME-file / FERRY_NAME_FILE */
-    FERRY_OPTF_REQUIRED = 1u << 1, /* parse fails with a usage error when unset */
-    FERRY_OPTF_NOENV = 1u << 2,    /* not read from the environment or config file */
+    FERRY_OPTF_SECRET = 1u << 0,    /* never printed; accepts --NAME-file / FERRY_NAME_FILE */
+    FERRY_OPTF_REQUIRED = 1u << 1,  /* parse fails with a usage error when unset */
+    FERRY_OPTF_NOENV = 1u << 2,     /* not read from the environment or config file */
+    FERRY_OPTF_TOPIC = 1u << 3,     /* a Kafka topic name (checked as Kafka would) */
+    FERRY_OPTF_TOPIC_DLQ = 1u << 4, /* a topic name whose NAME.dlq must be valid too */
+    FERRY_OPTF_INT64 = 1u << 5,     /* FERRY_OPT_INT over the whole 64-bit range (else 32) */
 };
 
 typedef struct ferry_opt {
@@ -67,7 +70,7 @@ typedef struct ferry_opt {
     }
 #define FERRY_OPT_TOPIC(def)                                                                       \
     {                                                                                              \
-        "topic", 't', FERRY_OPT_STRING, def, "TOPIC", "Kafka topic", 0                             \
+        "topic", 't', FERRY_OPT_STRING, def, "TOPIC", "Kafka topic", FERRY_OPTF_TOPIC_DLQ          \
     }
 #define FERRY_OPT_END                                                                              \
     {                                                                                              \

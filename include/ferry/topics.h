@@ -13,4 +13,13 @@
 
 #define FERRY_PG_SCHEMA "ferry" /* ferry's own catalog and state tables */
 
+#include <stddef.h>
+
+/* Kafka's rule for a topic name: 1 to 249 of ASCII letters, digits, '.', '_' and '-', and not
+ * "." or "..". With with_dlq, the name's dead-letter topic (name + ".dlq") must be one too, so
+ * the pair is made whole or not at all. Returns 0, or -1 with the reason in why. */
+int ferry_topic_name_check(const char *name, int with_dlq, char *why, size_t whysz);
+
+#define FERRY_TOPIC_NAME_MAX 249
+
 #endif

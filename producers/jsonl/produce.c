@@ -22,7 +22,7 @@ static const ferry_opt_t produce_opts[] = {
     FERRY_OPT_BROKERS,
     FERRY_OPT_KAFKA_X,
     {"topic", 't', FERRY_OPT_STRING, NULL, "TOPIC", "Kafka topic to publish to",
-     FERRY_OPTF_REQUIRED},
+     FERRY_OPTF_REQUIRED | FERRY_OPTF_TOPIC},
     {"schema", 's', FERRY_OPT_STRING, NULL, "NAME",
      "Avro schema of the records (see `ferry schemas`), e.g. TelemetryReading",
      FERRY_OPTF_REQUIRED},

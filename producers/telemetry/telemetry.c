@@ -32,9 +32,9 @@ static const ferry_opt_t telemetry_opts[] = {
     /* simulator */
     {"ships", 0, FERRY_OPT_INT, "20", "N", "sim: number of ships", 0},
     {"channels", 0, FERRY_OPT_INT, "50", "N", "sim: channels per ship", 0},
-    {"seed", 0, FERRY_OPT_INT, "1", "N", "sim: seed of the value generator", 0},
+    {"seed", 0, FERRY_OPT_INT, "1", "N", "sim: seed of the value generator", FERRY_OPTF_INT64},
     {"count", 'n', FERRY_OPT_INT, "0", "N",
-     "sim: readings to publish (0: until --duration or a signal)", 0},
+     "sim: readings to publish (0: until --duration or a signal)", FERRY_OPTF_INT64},
     {"duration", 0, FERRY_OPT_DURATION, NULL, "DURATION", "sim: stop after this long", 0},
     {"rate", 0, FERRY_OPT_DOUBLE, "0", "R", "sim: readings per second (0: as fast as possible)", 0},
     {"start", 0, FERRY_OPT_STRING, NULL, "TIME",

@@ -1183,6 +1183,65 @@ static void *decode_loop(void *arg)
     return (void *)failures;
 }
 
+/* A schema that renamed or retyped a field: every checked setter refuses it by name instead of
+ * writing through a value that get_by_name never set. */
+static void test_checked_setters(void **state)
+{
+    const char *json =
+        "{\"type\":\"record\",\"name\":\"R\",\"fields\":["
+        "{\"name\":\"n\",\"type\":\"long\"},{\"name\":\"i\",\"type\":\"int\"},"
+        "{\"name\":\"d\",\"type\":\"double\"},{\"name\":\"s\",\"type\":\"string\"},"
+        "{\"name\":\"o\",\"type\":[\"null\",\"double\"]},"
+        "{\"name\":\"a\",\"type\":{\"type\":\"array\",\"items\":"
+        "{\"type\":\"record\",\"name\":\"I\",\"fields\":[{\"name\":\"x\",\"type\":\"long\"}]}}}]}";
+    avro_schema_t sch;
+    assert_int_equal(avro_schema_from_json_length(json, strlen(json), &sch), 0);
+    avro_value_iface_t *iface = avro_generic_class_from_schema(sch);
+    avro_value_t v, item, b;
+    assert_int_equal(avro_generic_value_new(iface, &v), 0);
+    ferry_err_t err;
+    assert_int_equal(ferry_avro_set_long(&v, "n", INT64_MAX, &err), FERRY_OK);
+    assert_int_equal(ferry_avro_set_int(&v, "i", -7, &err), FERRY_OK);
+    assert_int_equal(ferry_avro_set_double(&v, "d", 1.5, &err), FERRY_OK);
+    assert_int_equal(ferry_avro_set_string(&v, "s", "x", &err), FERRY_OK);
+    assert_int_equal(ferry_avro_set_opt_double(&v, "o", 1, 2.5, &err), FERRY_OK);
+    assert_int_equal(ferry_avro_append(&v, "a", &item, &err), FERRY_OK);
+    assert_int_equal(ferry_avro_set_long(&item, "x", 3, &err), FERRY_OK);
+    avro_value_t f;
+    int64_t l = 0;
+    double dd = 0;
+    avro_value_get_by_name(&v, "n", &f, NULL);
+    avro_value_get_long(&f, &l);
+    assert_true(l == INT64_MAX);
+    avro_value_get_by_name(&v, "o", &f, NULL);
+    int disc = -1;
+    avro_value_get_discriminant(&f, &disc);
+    assert_int_equal(disc, 1);
+    avro_value_get_current_branch(&f, &b);
+    avro_value_get_double(&b, &dd);
+    assert_true(dd == 2.5);
+    assert_int_equal(ferry_avro_set_opt_double(&v, "o", 0, 0, &err), FERRY_OK);
+    avro_value_get_discriminant(&f, &disc);
+    assert_int_equal(disc, 0);
+
+    /* renamed: no such field */
+    assert_int_equal(ferry_avro_set_long(&v, "renamed", 1, &err), FERRY_FATAL);
+    assert_non_null(strstr(err.msg, "\"renamed\""));
+    assert_int_equal(ferry_avro_set_string(&v, "gone", "x", &err), FERRY_FATAL);
+    assert_int_equal(ferry_avro_set_branch(&v, "gone", 1, &b, &err), FERRY_FATAL);
+    assert_int_equal(ferry_avro_append(&v, "gone", &item, &err), FERRY_FATAL);
+    /* retyped: the field is there with another type */
+    assert_int_equal(ferry_avro_set_int(&v, "n", 1, &err), FERRY_FATAL);
+    assert_non_null(strstr(err.msg, "\"n\" is not of type int"));
+    assert_int_equal(ferry_avro_set_long(&v, "s", 1, &err), FERRY_FATAL);
+    assert_int_equal(ferry_avro_set_double(&v, "i", 1, &err), FERRY_FATAL);
+    assert_int_equal(ferry_avro_set_opt_double(&v, "d", 1, 1, &err), FERRY_FATAL);
+    assert_int_equal(ferry_avro_append(&v, "s", &item, &err), FERRY_FATAL);
+    avro_value_decref(&v);
+    avro_value_iface_decref(iface);
+    avro_schema_decref(sch);
+}
+
 static void test_threads(void **state)
 {
     (void)state;
@@ -1219,6 +1278,7 @@ int main(void)
         cmocka_unit_test(test_other_types),
         cmocka_unit_test(test_encode_errors),
         cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_checked_setters),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,20 +37,170 @@ static void clear_env(void)
     unsetenv("FERRY_GROUP");
 }
 
-/* parse(o, err, "--flag", "value", ..., NULL) */
+/* parse(o, err, "--flag", "value", ..., NULL); the arguments are copied (argv is writable,
+ * as a process's is: secrets given there are blanked); the copies stay in last_argv until the
+ * next call. */
+static char *last_argv[32];
+static int last_argc;
+
+static void free_last_argv(void)
+{
+    for (int i = 0; i < last_argc; i++)
+        free(last_argv[i]);
+    last_argc = 0;
+}
+
 static ferry_status parse(ferry_opts_t *o, ferry_err_t *err, ...)
 {
-    char *argv[32];
-    int argc = 0;
+    free_last_argv();
     va_list ap;
     va_start(ap, err);
-    argv[argc++] = "ferry test";
+    last_argv[last_argc++] = strdup("ferry test");
     char *a;
-    while ((a = va_arg(ap, char *)) != NULL && argc < 31)
-        argv[argc++] = a;
+    while ((a = va_arg(ap, char *)) != NULL && last_argc < 31)
+        last_argv[last_argc++] = strdup(a);
     va_end(ap);
-    argv[argc] = NULL;
-    return ferry_opts_parse(o, argc, argv, err);
+    last_argv[last_argc] = NULL;
+    return ferry_opts_parse(o, last_argc, last_argv, err);
+}
+
+static const ferry_opt_t hostile_table[] = {
+    FERRY_OPT_PG,
+    FERRY_OPT_TOPIC("t"),
+    {"cols", 0, FERRY_OPT_INT, "800", "N", "a 32-bit count", 0},
+    {"seed", 0, FERRY_OPT_INT, "1", "N", "a 64-bit one", FERRY_OPTF_INT64},
+    {"read", 0, FERRY_OPT_STRING, NULL, "TOPIC", "a topic to read", FERRY_OPTF_TOPIC},
+    FERRY_OPT_END,
+};
+
+/* Integers out of range are refused, not wrapped (4294967297 was 1). */
+static void test_int_ranges(void **state)
+{
+    clear_env();
+    ferry_err_t err;
+    ferry_opts_t *o = ferry_opts_new("ferry test", "", "", hostile_table);
+    assert_int_equal(parse(o, &err, "--cols", "4294967297", NULL), FERRY_USAGE);
+    assert_non_null(strstr(err.msg, "out of range"));
+    ferry_opts_destroy(o);
+    o = ferry_opts_new("ferry test", "", "", hostile_table);
+    assert_int_equal(parse(o, &err, "--cols", "99999999999999999999", NULL), FERRY_USAGE);
+    ferry_opts_destroy(o);
+    o = ferry_opts_new("ferry test", "", "", hostile_table);
+    assert_int_equal(parse(o, &err, "--cols", "-2147483649", NULL), FERRY_USAGE);
+    ferry_opts_destroy(o);
+    o = ferry_opts_new("ferry test", "", "", hostile_table);
+    assert_int_equal(parse(o, &err, "--cols", "2147483647", "--seed", "9223372036854775807", NULL),
+                     FERRY_OK);
+    assert_true(ferry_opts_int(o, "cols") == 2147483647);
+    assert_true(ferry_opts_int(o, "seed") == INT64_MAX);
+    ferry_opts_destroy(o);
+    o = ferry_opts_new("ferry test", "", "", hostile_table);
+    assert_int_equal(parse(o, &err, "--seed", "9223372036854775808", NULL), FERRY_USAGE);
+    ferry_opts_destroy(o);
+    free_last_argv();
+}
+
+/* Topic names as Kafka takes them, and one whose .dlq would not fit is refused whole. */
+static void test_topic_names(void **state)
+{
+    clear_env();
+    ferry_err_t err;
+    char t245[246], t246[247], t249[250], t250[251];
+    memset(t245, 'a', 245);
+    t245[245] = '\0';
+    memset(t246, 'a', 246);
+    t246[246] = '\0';
+    memset(t249, 'a', 249);
+    t249[249] = '\0';
+    memset(t250, 'a', 250);
+    t250[250] = '\0';
+    struct {
+        const char *opt, *val;
+        ferry_status want;
+    } cases[] = {
+        {"--topic", "ferry.telemetry", FERRY_OK},
+        {"--topic", "A-b_c.9", FERRY_OK},
+        {"--topic", "", FERRY_USAGE},
+        {"--topic", "bad topic", FERRY_USAGE},
+        {"--topic", "bad/topic", FERRY_USAGE},
+        {"--topic", "caf\xc3\xa9", FERRY_USAGE},
+        {"--topic", ".", FERRY_USAGE},
+        {"--topic", "..", FERRY_USAGE},
+        {"--topic", t245, FERRY_OK},
+        {"--topic", t246, FERRY_USAGE},
+        {"--read", t249, FERRY_OK},
+        {"--read", t250, FERRY_USAGE},
+        {"--read", "x y", FERRY_USAGE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ferry_opts_t *o = ferry_opts_new("ferry test", "", "", hostile_table);
+        ferry_status st = parse(o, &err, cases[i].opt, cases[i].val, NULL);
+        if (st != cases[i].want)
+            fail_msg("%s '%.20s' (%zu chars): %d, want %d (%s)", cases[i].opt, cases[i].val,
+                     strlen(cases[i].val), st, cases[i].want, err.msg);
+        ferry_opts_destroy(o);
+    }
+    free_last_argv();
+}
+
+/* A secret on the command line is blanked in argv once parsed (ps shows x's). */
+static void test_argv_secret_blanked(void **state)
+{
+    clear_env();
+    ferry_err_t err;
+    ferry_opts_t *o = ferry_opts_new("ferry test", "", "", hostile_table);
+    assert_int_equal(parse(o, &err, "--pg", "postgresql://u:S3cr3t@h/db", "--cols=5", NULL),
+                     FERRY_OK);
+    assert_string_equal(ferry_opts_str(o, "pg"), "postgresql://u:S3cr3t@h/db");
+    assert_string_equal(last_argv[2], "xxxxxxxxxxxxxxxxxxxxxxxxxx");
+    assert_string_equal(last_argv[3], "--cols=5");
+    ferry_opts_destroy(o);
+    o = ferry_opts_new("ferry test", "", "", hostile_table);
+    assert_int_equal(parse(o, &err, "--pg=host=h password=S3cr3t", NULL), FERRY_OK);
+    assert_null(strstr(last_argv[1], "S3cr3t"));
+    assert_string_equal(last_argv[1], "--pg=xxxxxxxxxxxxxxxxxxxxxx");
+    ferry_opts_destroy(o);
+    free_last_argv();
+}
+
+static ferry_status parse_config(const char *content, size_t len, ferry_err_t *err)
+{
+    char path[] = "/tmp/ferry-cfg-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, content, len), (ssize_t)len);
+    close(fd);
+    ferry_opts_t *o = ferry_opts_new("ferry test", "", "", hostile_table);
+    ferry_status st = parse(o, err, "--config", path, NULL);
+    if (st == FERRY_OK && ferry_opts_str(o, "pg"))
+        snprintf(err->msg, sizeof err->msg, "pg=%zu bytes", strlen(ferry_opts_str(o, "pg")));
+    ferry_opts_destroy(o);
+    unlink(path);
+    return st;
+}
+
+/* A config line of any length is one line (a 4,095-byte buffer used to split it and read its
+ * tail as a line of its own, echoing it); a NUL byte is an error, not a skipped line. */
+static void test_config_hostile_lines(void **state)
+{
+    clear_env();
+    ferry_err_t err;
+    size_t n = 10000;
+    char *big = malloc(n + 32);
+    int k = snprintf(big, n + 32, "pg = ");
+    memset(big + k, 'p', n - (size_t)k);
+    memcpy(big + n - 12, "SECRETTAIL=1", 12);
+    big[n] = '\n';
+    assert_int_equal(parse_config(big, n + 1, &err), FERRY_OK);
+    assert_string_equal(err.msg, "pg=9995 bytes");
+    free(big);
+    const char nul[] = "\0pg = x\n";
+    assert_int_equal(parse_config(nul, sizeof nul - 1, &err), FERRY_USAGE);
+    assert_non_null(strstr(err.msg, ":1: the line holds a NUL byte"));
+    const char mid[] = "cols = 5\nseed = 1\0 2\n";
+    assert_int_equal(parse_config(mid, sizeof mid - 1, &err), FERRY_USAGE);
+    assert_non_null(strstr(err.msg, ":2:"));
+    free_last_argv();
 }
 
 static void test_defaults_and_flags(void **state)
@@ -222,6 +372,12 @@ int main(void)
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_help_never_shows_secrets),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_int_ranges),
+        cmocka_unit_test(test_topic_names),
+        cmocka_unit_test(test_argv_secret_blanked),
+        cmocka_unit_test(test_config_hostile_lines),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    free_last_argv();
+    return rc;
 }
