@@ -2,6 +2,7 @@
  * offsets, alter, watermarks, offsets for a time, and the reset plan that `ferry replay`
  * and `ferry rollback --since` execute (see include/ferry/groups.h). */
 #include "ferry/groups.h"
+#include "ferry/topics.h"
 #include "ferry/kafka.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
@@ -402,7 +403,13 @@ ferry_status ferry_group_alter(ferry_groups_t *g, const char *group,
 
 int ferry_groups_partition_count(ferry_groups_t *g, const char *topic, ferry_err_t *err)
 {
-    /* an invalid name gives no handle; metadata would then be asked for every topic */
+    /* a name Kafka refuses is a usage error here, not a broker error to retry; one
+     * librdkafka gives no handle for would ask for the metadata of every topic */
+    char why[160];
+    if (ferry_topic_name_check(topic, 0, why, sizeof why) != 0) {
+        ferry_err_set(err, FERRY_USAGE, "topic '%.100s': %s", topic ? topic : "", why);
+        return -1;
+    }
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(g->rk, topic, NULL);
     if (!rkt) {
         ferry_err_set(err, FERRY_USAGE, "topic '%.100s': %s", topic,

@@ -115,6 +115,7 @@ ferry_status ferry_kafka_classify(rd_kafka_resp_err_t code)
     case RD_KAFKA_RESP_ERR__INVALID_ARG:
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION: /* invalid topic name */
         return FERRY_FATAL;
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
     case RD_KAFKA_RESP_ERR_INVALID_RECORD:
@@ -655,7 +656,13 @@ ferry_status ferry_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t p
 
 int ferry_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, ferry_err_t *err)
 {
-    /* an invalid name gives no handle; metadata would then be asked for every topic */
+    /* a name Kafka refuses is a usage error here, not a broker error to retry; one
+     * librdkafka gives no handle for would ask for the metadata of every topic */
+    char why[160];
+    if (ferry_topic_name_check(topic, 0, why, sizeof why) != 0) {
+        ferry_err_set(err, FERRY_USAGE, "topic '%.100s': %s", topic ? topic : "", why);
+        return -1;
+    }
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     if (!rkt) {
         ferry_err_set(err, FERRY_USAGE, "topic '%.100s': %s", topic,

@@ -17,7 +17,7 @@ check "  libpq's complaint is shown" grep -q 'invalid percent-encoded token' "$T
 nosecret "  ... without the password" "Passw0rdXYZ"
 check_eq "  status --json exits 3" 3 "$(exit_code ferry status --pg "$url" --timeout 2s --skip-kafka --json)"
 nosecret "  the JSON document holds no password" "Passw0rdXYZ"
-check_eq "  dualwrite stops at once with exit 3 (fatal: fix the settings)" 3 "$(exit_code timeout 30 "$FERRY_BIN" dualwrite --pg "$url" -b "$FERRY_BROKERS" --topic "$(unique hc)")"
+check_eq "  dualwrite stops at once with exit 3 (fatal: fix the settings)" 3 "$(exit_code timeout 20 "$FERRY_BIN" dualwrite --pg "$url" -b "$FERRY_BROKERS" --topic "$(unique hc)")"
 nosecret "  dualwrite prints no password" "Passw0rdXYZ"
 
 url="postgresql://ferry@127.0.0.1:1/ferry?password=FirstPwXYZ&sslmode=disable&password=SecondPwXYZ"
@@ -47,27 +47,27 @@ kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
 check "  nor does its log" bash -c "! grep -q ArgvSecretXYZ '$TMP/argv.log'"
 
 # ---- command-line rules -----------------------------------------------------------------
-check_eq "--max-columns 4294967297 is a usage error (it wrapped to 1)" 2 "$(exit_code ferry dualwrite --pg "$FERRY_PG_URL" --max-columns 4294967297)"
+check_eq "--max-columns 4294967297 is a usage error (it wrapped to 1)" 2 "$(exit_code timeout 20 "$FERRY_BIN" dualwrite --pg "$FERRY_PG_URL" -b "$FERRY_BROKERS" --topic "$(unique hc)" --max-columns 4294967297)"
 check "  out of range, said so" grep -q 'max-columns: 4294967297 is out of range' "$TMP/err"
-check_eq "--count 99999999999999999999 is a usage error" 2 "$(exit_code ferry tail --topic x --count 99999999999999999999)"
+check_eq "--count 99999999999999999999 is a usage error" 2 "$(exit_code timeout 20 "$FERRY_BIN" tail -b "$FERRY_BROKERS" --topic x --count 99999999999999999999)"
 for bad in "bad topic" "bad/topic" "" ".."; do
-    check_eq "--topic '$bad' is a usage error" 2 "$(exit_code ferry dualwrite --pg "$FERRY_PG_URL" -b "$FERRY_BROKERS" --topic "$bad")"
+    check_eq "--topic '$bad' is a usage error" 2 "$(exit_code timeout 20 "$FERRY_BIN" dualwrite --pg "$FERRY_PG_URL" -b "$FERRY_BROKERS" --topic "$bad")"
 done
-check_eq "tail --topic '' is a usage error" 2 "$(exit_code ferry tail -b "$FERRY_BROKERS" --topic '' --until-idle 1s)"
+check_eq "tail --topic '' is a usage error" 2 "$(exit_code timeout 20 "$FERRY_BIN" tail -b "$FERRY_BROKERS" --topic '' --until-idle 1s)"
 long=$(python3 -c "print('hc' + 'a' * 244)")  # 246 characters: its .dlq would be 250
 check_eq "setup --topic <246 characters> is a usage error" 2 "$(exit_code ferry setup --skip-pg -b "$FERRY_BROKERS" --topic "$long")"
 check "  the reason is the .dlq's length" grep -q 'dead-letter topic' "$TMP/err"
 kcat -L -b "$FERRY_BROKERS" >"$TMP/md" 2>&1
 check "  neither the topic nor its .dlq was created" bash -c "! grep -q '$long' '$TMP/md'"
-check_eq "crawl --topic <246 characters> is a usage error" 2 "$(exit_code ferry crawl --topic "$long")"
+check_eq "crawl --topic <246 characters> is a usage error" 2 "$(exit_code timeout 20 "$FERRY_BIN" crawl --topic "$long")"
 
 for cmd in "tail --topic x --until-idle 1s" "setup --skip-pg" "status" "dualwrite --pg $FERRY_PG_URL" "retrain dispatch --pg $FERRY_PG_URL --webhook-url http://127.0.0.1:1/"; do
     s=$SECONDS
-    check_eq "$cmd -X bootstrap.servers= is a usage error" 2 "$(exit_code timeout 30 "$FERRY_BIN" $cmd -b "$FERRY_BROKERS" -X bootstrap.servers=)"
+    check_eq "$cmd -X bootstrap.servers= is a usage error" 2 "$(exit_code timeout 15 "$FERRY_BIN" $cmd -b "$FERRY_BROKERS" -X bootstrap.servers=)"
     check "  at once (it hung 60 s and more)" test $((SECONDS - s)) -le 10
-    check_eq "$cmd -X no.such.key=1 is a usage error" 2 "$(exit_code timeout 30 "$FERRY_BIN" $cmd -b "$FERRY_BROKERS" -X no.such.key=1)"
+    check_eq "$cmd -X no.such.key=1 is a usage error" 2 "$(exit_code timeout 15 "$FERRY_BIN" $cmd -b "$FERRY_BROKERS" -X no.such.key=1)"
     check "  naming the key" grep -q 'no.such.key' "$TMP/out" "$TMP/err"
 done
-check_eq "retrain dispatch --deliveries-table with a 64-byte name is a usage error" 2 "$(exit_code ferry retrain dispatch --pg "$FERRY_PG_URL" --webhook-url http://127.0.0.1:1/ --deliveries-table "$(python3 -c "print('d' * 64)")")"
+check_eq "retrain dispatch --deliveries-table with a 64-byte name is a usage error" 2 "$(exit_code timeout 20 "$FERRY_BIN" retrain dispatch --pg "$FERRY_PG_URL" -b "$FERRY_BROKERS" --webhook-url http://127.0.0.1:1/ --deliveries-table "$(python3 -c "print('d' * 64)")")"
 check "  PostgreSQL would have cut it to 63" grep -q 'at most 63' "$TMP/err"
 finish

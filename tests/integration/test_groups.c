@@ -132,6 +132,15 @@ static void test_offsets_and_partitions(void **state)
     assert_int_equal(lo, 0);
     assert_int_equal(hi, 5);
     assert_int_equal(ferry_groups_partition_count(f->g, f->topic, &err), 2);
+    /* a name librdkafka gives no handle for is an error, not metadata of every topic and a
+     * NULL handle destroyed */
+    char longname[300];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(ferry_groups_partition_count(f->g, "", &err), -1);
+    if (err.status != FERRY_USAGE)
+        fail_msg("status %d: %s", err.status, err.msg);
+    assert_int_equal(ferry_groups_partition_count(f->g, longname, &err), -1);
     /* a group that never existed has no offsets and can be given some */
     assert_int_equal(committed(f, 0), -1);
     int32_t parts[] = {0};
