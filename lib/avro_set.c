@@ -41,38 +41,44 @@ int ferry_avro_set_long(avro_value_t *rec, const char *name, int64_t v, ferry_er
 {
     avro_value_t f;
     int st = field(rec, name, AVRO_INT64, &f, err);
-    return st                           ? st
-           : avro_value_set_long(&f, v) ? ferry_err_set(err, FERRY_FATAL, "set %s", name)
-                                        : FERRY_OK;
+    if (st)
+        return st;
+    if (avro_value_set_long(&f, v))
+        return ferry_err_set(err, FERRY_FATAL, "set %s", name);
+    return FERRY_OK;
 }
 
 int ferry_avro_set_int(avro_value_t *rec, const char *name, int32_t v, ferry_err_t *err)
 {
     avro_value_t f;
     int st = field(rec, name, AVRO_INT32, &f, err);
-    return st                          ? st
-           : avro_value_set_int(&f, v) ? ferry_err_set(err, FERRY_FATAL, "set %s", name)
-                                       : FERRY_OK;
+    if (st)
+        return st;
+    if (avro_value_set_int(&f, v))
+        return ferry_err_set(err, FERRY_FATAL, "set %s", name);
+    return FERRY_OK;
 }
 
 int ferry_avro_set_double(avro_value_t *rec, const char *name, double v, ferry_err_t *err)
 {
     avro_value_t f;
     int st = field(rec, name, AVRO_DOUBLE, &f, err);
-    return st                             ? st
-           : avro_value_set_double(&f, v) ? ferry_err_set(err, FERRY_FATAL, "set %s", name)
-                                          : FERRY_OK;
+    if (st)
+        return st;
+    if (avro_value_set_double(&f, v))
+        return ferry_err_set(err, FERRY_FATAL, "set %s", name);
+    return FERRY_OK;
 }
 
 int ferry_avro_set_string(avro_value_t *rec, const char *name, const char *s, ferry_err_t *err)
 {
     avro_value_t f;
     int st = field(rec, name, AVRO_STRING, &f, err);
-    /* avro-c counts the NUL in a string's size */
-    return st ? st
-           : avro_value_set_string_len(&f, s, strlen(s) + 1)
-               ? ferry_err_set(err, FERRY_FATAL, "set %s", name)
-               : FERRY_OK;
+    if (st)
+        return st;
+    if (avro_value_set_string_len(&f, s, strlen(s) + 1) /* avro-c counts the NUL */)
+        return ferry_err_set(err, FERRY_FATAL, "set %s", name);
+    return FERRY_OK;
 }
 
 int ferry_avro_set_branch(avro_value_t *rec, const char *name, int present, avro_value_t *out,
@@ -89,9 +95,9 @@ int ferry_avro_set_branch(avro_value_t *rec, const char *name, int present, avro
         if (is_null == !present) {
             if (avro_value_set_branch(&u, (int)i, out) != 0)
                 break;
-            return is_null && avro_value_set_null(out)
-                       ? ferry_err_set(err, FERRY_FATAL, "set %s", name)
-                       : FERRY_OK;
+            if (is_null && avro_value_set_null(out))
+                return ferry_err_set(err, FERRY_FATAL, "set %s", name);
+            return FERRY_OK;
         }
     }
     return ferry_err_set(err, FERRY_FATAL, "field \"%s\" has no %s branch", name,
@@ -107,8 +113,9 @@ int ferry_avro_set_opt_double(avro_value_t *rec, const char *name, int present, 
         return st;
     if (avro_value_get_type(&b) != AVRO_DOUBLE)
         return ferry_err_set(err, FERRY_FATAL, "field \"%s\" is not a double", name);
-    return avro_value_set_double(&b, v) ? ferry_err_set(err, FERRY_FATAL, "set %s", name)
-                                        : FERRY_OK;
+    if (avro_value_set_double(&b, v))
+        return ferry_err_set(err, FERRY_FATAL, "set %s", name);
+    return FERRY_OK;
 }
 
 int ferry_avro_append(avro_value_t *rec, const char *name, avro_value_t *item, ferry_err_t *err)
@@ -117,6 +124,7 @@ int ferry_avro_append(avro_value_t *rec, const char *name, avro_value_t *item, f
     int st = field(rec, name, AVRO_ARRAY, &a, err);
     if (st)
         return st;
-    return avro_value_append(&a, item, NULL) ? ferry_err_set(err, FERRY_FATAL, "append to %s", name)
-                                             : FERRY_OK;
+    if (avro_value_append(&a, item, NULL))
+        return ferry_err_set(err, FERRY_FATAL, "append to %s", name);
+    return FERRY_OK;
 }
