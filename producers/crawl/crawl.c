@@ -340,10 +340,8 @@ static void dead_letter(crawl_t *c, crawl_page_t *pg, const tmdb_item_t *it, con
     ferry_buf_t raw = FERRY_BUF_INIT;
     if (it->raw)
         tmdb_json_minify(it->raw, it->raw_len, &raw);
-    char key[32] = "";
-    int64_t id;
-    if (tmdb_item_id(it->json, &id) == 0)
-        snprintf(key, sizeof key, "%" PRId64, id);
+    char key[64];
+    tmdb_item_id_text(it, key, sizeof key);
     char msg[700];
     snprintf(msg, sizeof msg, "%s (page %d of %s)", why, pg->page, c->endpoint);
     ferry_err_t err;
@@ -353,7 +351,8 @@ static void dead_letter(crawl_t *c, crawl_page_t *pg, const tmdb_item_t *it, con
         abort_crawl(c, "Kafka: %s", err.msg);
     else
         c->st.dlq++;
-    ferry_warn("page %d: item dead-lettered to %s.dlq: %s", pg->page, c->topic, why);
+    ferry_warn("page %d: item%s%s dead-lettered to %s.dlq: %s", pg->page, key[0] ? " " : "", key,
+               c->topic, why);
     ferry_buf_free(&raw);
 }
 
@@ -683,9 +682,11 @@ static void on_list(crawl_t *c, crawl_task_t *t, ferry_http_response_t *r)
         int pending = 0;
         for (size_t i = 0; i < list.n; i++) {
             int64_t id;
-            if (tmdb_item_id(list.items[i].json, &id) != 0) {
+            if (list.items[i].bad || tmdb_item_id(list.items[i].json, &id) != 0) {
                 pg->processed++;
-                dead_letter(c, pg, &list.items[i], "list item without a positive integer id");
+                dead_letter(c, pg, &list.items[i],
+                            list.items[i].bad ? list.items[i].bad
+                                              : "list item without a positive integer id");
             } else if (c->details) {
                 crawl_task_t *d = calloc(1, sizeof *d);
                 if (!d)
