@@ -18,6 +18,7 @@
 #define DEFAULT_TIMEOUT_MS      30000
 #define DEFAULT_CONNECT_MS      10000
 #define DEFAULT_MAX_BODY        ((size_t)64 << 20)
+#define DEFAULT_MAX_REDIRECTS   5
 #define DEFAULT_RETRIES         5
 #define DEFAULT_BASE_MS         500
 #define DEFAULT_CAP_MS          30000
@@ -44,6 +45,7 @@ void ferry_http_response_free(ferry_http_response_t *r)
     ferry_buf_free(&r->body);
     memset(r, 0, sizeof *r);
     r->retry_after_ms = -1;
+    r->content_length = -1;
 }
 
 const char *ferry_http_outcome_name(ferry_http_outcome outcome)
@@ -59,6 +61,8 @@ const char *ferry_http_outcome_name(ferry_http_outcome outcome)
         return "transport";
     case FERRY_HTTP_CANCELLED:
         return "cancelled";
+    case FERRY_HTTP_LIMIT:
+        return "limit";
     }
     return "unknown";
 }
@@ -73,6 +77,7 @@ int ferry_http_retriable(const ferry_http_response_t *r)
     case FERRY_HTTP_TRANSPORT:
         return 1;
     case FERRY_HTTP_CANCELLED:
+    case FERRY_HTTP_LIMIT:
         return 0;
     }
     return 0;
@@ -195,6 +200,7 @@ typedef struct xfer {
     char *body; /* our copy of the request body */
     size_t max_body;
     int too_large;
+    int max_redirects;
     int64_t start_ms;
     void *user;
     ferry_http_response_t resp;
@@ -207,6 +213,8 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
     xfer_t *x = ud;
     size_t n = size * nmemb;
     if (x->resp.body.len + n > x->max_body) {
+        /* keep what fits and read no further: a huge body never sits in memory */
+        ferry_buf_append(&x->resp.body, data, x->max_body - x->resp.body.len);
         x->too_large = 1;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
@@ -219,7 +227,12 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
     xfer_t *x = ud;
     size_t n = size * nmemb;
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-        x->resp.retry_after_ms = -1; /* a new response (after a 100 Continue, say) */
+        x->resp.retry_after_ms = -1; /* a new response (after a 100 Continue, a redirect) */
+        x->resp.content_length = -1;
+    } else if (n > 15 && strncasecmp(data, "content-length:", 15) == 0) {
+        char *end;
+        long long v = strtoll(data + 15, &end, 10);
+        x->resp.content_length = v >= 0 && end != data + 15 ? (int64_t)v : -1;
     } else if (n > 12 && strncasecmp(data, "retry-after:", 12) == 0) {
         char v[128];
         size_t vl = n - 12 < sizeof v - 1 ? n - 12 : sizeof v - 1;
@@ -287,13 +300,24 @@ static xfer_t *xfer_new(const ferry_http_request_t *req, void *user, ferry_err_t
     if (!x)
         abort();
     x->resp.retry_after_ms = -1;
+    x->resp.content_length = -1;
     x->user = user;
     x->max_body = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
+    x->max_redirects = req->max_redirects ? req->max_redirects : DEFAULT_MAX_REDIRECTS;
     x->easy = curl_easy_init();
     if (!x->easy)
         goto fail;
     SETOPT(x, CURLOPT_URL, req->url);
     SETOPT(x, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (x->max_redirects > 0) {
+        /* TMDB and CDNs answer 301/302/307/308; libcurl sends a custom Authorization header
+         * only to the host first asked, never to one a redirect names */
+        SETOPT(x, CURLOPT_FOLLOWLOCATION, 1L);
+        SETOPT(x, CURLOPT_MAXREDIRS, (long)x->max_redirects);
+        SETOPT(x, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    }
+    /* a body announced larger than the limit is refused before any of it is read */
+    SETOPT(x, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_body);
     SETOPT(x, CURLOPT_NOSIGNAL, 1L);
     SETOPT(x, CURLOPT_WRITEFUNCTION, write_cb);
     SETOPT(x, CURLOPT_WRITEDATA, x);
@@ -386,12 +410,31 @@ static void xfer_finish(xfer_t *x, CURLcode code)
     case CURLE_PEER_FAILED_VERIFICATION:
         r->outcome = FERRY_HTTP_CONNECT;
         break;
-    default:
-        r->outcome = FERRY_HTTP_TRANSPORT;
-        if (code == CURLE_WRITE_ERROR && x->too_large) {
-            snprintf(r->error, sizeof r->error, "response body larger than %zu bytes", x->max_body);
+    case CURLE_FILESIZE_EXCEEDED:
+        x->too_large = 1;
+        /* fall through */
+    case CURLE_WRITE_ERROR:
+        if (x->too_large) {
+            r->outcome = FERRY_HTTP_LIMIT;
+            r->too_large = 1;
+            if (r->content_length >= 0)
+                snprintf(r->error, sizeof r->error,
+                         "response body larger than %zu bytes (Content-Length: %lld); not read "
+                         "further",
+                         x->max_body, (long long)r->content_length);
+            else
+                snprintf(r->error, sizeof r->error,
+                         "response body larger than %zu bytes; not read further", x->max_body);
             return;
         }
+        r->outcome = FERRY_HTTP_TRANSPORT;
+        break;
+    case CURLE_TOO_MANY_REDIRECTS:
+        r->outcome = FERRY_HTTP_LIMIT;
+        snprintf(r->error, sizeof r->error, "more than %d redirects", x->max_redirects);
+        return;
+    default:
+        r->outcome = FERRY_HTTP_TRANSPORT;
         break;
     }
     ferry_http_redact_url(msg, r->error, sizeof r->error);
@@ -414,6 +457,7 @@ ferry_status ferry_http_perform(const ferry_http_request_t *req, ferry_http_resp
 {
     memset(resp, 0, sizeof *resp);
     resp->retry_after_ms = -1;
+    resp->content_length = -1;
     ferry_http_global_init();
     xfer_t *x = xfer_new(req, NULL, err);
     if (!x)

@@ -24,6 +24,17 @@ Faults on demand (each applies to the FIRST attempts of a request only, so retri
   --details-500 PAGES on these pages the details of the 6th movie (index 5) fail once with 503
   --latency-ms N      every response waits N ms (benchmark)
 
+Hostile bodies and redirects (every attempt):
+  --big-page PAGE:BYTES     the list body of PAGE is padded (the 1st movie's overview) to BYTES
+  --big-item PAGE:BYTES     the 3rd movie of PAGE gets an overview of BYTES (its event is huge)
+  --big-details PAGE:BYTES  the details body of the 1st movie of PAGE is padded to BYTES
+  --odd-numbers PAGES       on these pages: 2nd movie vote_count 1e300, 4th movie id
+                            99999999999999999999, 5th movie vote_count -1e300
+  --bad-total-pages PAGES   these pages say total_pages: 1e300
+  --redirect PAGES          list pages answered 301, 302, 307 or 308 (by page % 4) with a
+                            Location under /r/3/..., which serves the same as /3/...
+  --redirect-loop PAGES     list pages answered 302 to themselves, forever
+
 Every request is appended to --log as one JSON line: {"t": arrival time (kernel receive
 timestamp of the request's first byte when available, else time.time()), "path", "kind"
 ("list"/"details"/"other"), "page", "id", "status", "auth" ("key"/"bearer"/"none"/"bad"),
@@ -115,13 +126,24 @@ class Catalog:
             m["added_by_tmdb_later"] = {"nested": [1, "two", None], "flag": True}
         return m
 
-    def list_body(self, page):
+    def list_body(self, page, hostile=None):
+        hostile = hostile or {}
         if page > self.total_pages:
             results = []
         else:
             results = [self.item(page, i) for i in range(len(self.base))]
+        if results and page in hostile.get("odd", ()):
+            results[1]["vote_count"] = 1e300
+            results[3]["id"] = 99999999999999999999
+            results[4]["vote_count"] = -1e300
+        if results and page in hostile.get("big_item", {}):
+            results[2]["overview"] = "o" * hostile["big_item"][page]
         doc = {"page": page, "results": results, "total_pages": self.total_pages,
                "total_results": self.total_pages * len(self.base)}
+        if page in hostile.get("bad_total", ()):
+            doc["total_pages"] = 1e300
+        if results and page in hostile.get("big_page", {}):
+            results[0]["overview"] = "p" * hostile["big_page"][page]
         style = page % 3
         if style == 0:
             text = json.dumps(doc, indent="\t", ensure_ascii=False)
@@ -161,6 +183,18 @@ class State:
             if part.strip():
                 page, _, ms = part.partition(":")
                 self.slow[int(page)] = int(ms) if ms else args.slow_ms
+        def sizes(arg):
+            out = {}
+            for part in (arg or "").split(","):
+                if part.strip():
+                    page, _, n = part.partition(":")
+                    out[int(page)] = int(n)
+            return out
+        self.hostile = {"odd": pages_arg(args.odd_numbers), "bad_total": pages_arg(args.bad_total_pages),
+                        "big_item": sizes(args.big_item), "big_page": sizes(args.big_page)}
+        self.big_details = sizes(args.big_details)
+        self.redirect = pages_arg(args.redirect)
+        self.redirect_loop = pages_arg(args.redirect_loop)
         self.d404 = pages_arg(args.details_404)
         self.d500 = pages_arg(args.details_500)
 
@@ -224,6 +258,9 @@ class Handler(BaseHTTPRequestHandler):
         u = urlsplit(self.path)
         q = parse_qs(u.query)
         parts = [p for p in u.path.split("/") if p]
+        redirected = parts[:1] == ["r"]
+        if redirected:
+            parts = parts[1:]
         rec = {"t": self.t_arrival, "path": u.path, "kind": "other", "page": None, "id": None,
                "query": sorted(k for k in q if k != "api_key")}
         # credentials, as TMDB checks them
@@ -257,6 +294,12 @@ class Handler(BaseHTTPRequestHandler):
             rec["attempt"] = n
             if page < 1 or page > 500:
                 status, body = 422, ERR_422
+            elif page in st.redirect_loop:
+                status, body = 302, ERR_404
+                headers = {"Location": self.path}
+            elif page in st.redirect and not redirected:
+                status, body = (308, 301, 302, 307)[page % 4], ERR_404
+                headers = {"Location": "/r" + self.path}
             elif n <= st.fail429.get(page, 0):
                 status, body, headers = 429, ERR_429, {"Retry-After": "1"}
             elif n <= st.fail500.get(page, 0):
@@ -264,9 +307,10 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 if n == 1 and page in st.slow:
                     delay = st.slow[page] / 1000.0
-                status, body = 200, st.cat.list_body(page)
-                st.write(st.served, {"kind": "list", "page": page, "list": parts[2],
-                                     "body": body.decode("utf-8")})
+                status, body = 200, st.cat.list_body(page, st.hostile)
+                if page not in st.hostile["big_page"]:
+                    st.write(st.served, {"kind": "list", "page": page, "list": parts[2],
+                                         "body": body.decode("utf-8")})
         elif rec["kind"] == "details":
             mid = rec["id"]
             n = st.attempt(("details", mid))
@@ -280,9 +324,15 @@ class Handler(BaseHTTPRequestHandler):
                 status, body = 503, ERR_500
             else:
                 status, body = 200, dbody
-                st.write(st.served, {"kind": "details", "id": mid, "status": 200,
-                                     "body": dbody.decode("utf-8")})
+                if idx == 0 and page in st.big_details:
+                    d = json.loads(dbody)
+                    d["overview"] = "d" * st.big_details[page]
+                    body = json.dumps(d).encode("utf-8")
+                else:
+                    st.write(st.served, {"kind": "details", "id": mid, "status": 200,
+                                         "body": dbody.decode("utf-8")})
         rec["status"] = status
+        rec["redirected"] = redirected
         st.write(st.log, rec)
         delay += args.latency_ms / 1000.0
         if delay > 0:
@@ -325,6 +375,13 @@ def main():
     ap.add_argument("--details-404", default="")
     ap.add_argument("--details-500", default="")
     ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--big-page", default="")
+    ap.add_argument("--big-item", default="")
+    ap.add_argument("--big-details", default="")
+    ap.add_argument("--odd-numbers", default="")
+    ap.add_argument("--bad-total-pages", default="")
+    ap.add_argument("--redirect", default="")
+    ap.add_argument("--redirect-loop", default="")
     args = ap.parse_args()
     if args.api_key is None:
         args.api_key = os.environ.get("TMDB_TEST_API_KEY")

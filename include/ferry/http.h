@@ -40,7 +40,10 @@ typedef struct ferry_http_request {
     const char *basic_password;
     int64_t timeout_ms;         /* whole transfer; 0: 30 s */
     int64_t connect_timeout_ms; /* 0: 10 s */
-    size_t max_body;            /* response bodies larger than this fail; 0: 64 MiB */
+    size_t max_body;            /* a response body larger than this is not read further and the
+                                   transfer ends as FERRY_HTTP_LIMIT; 0: 64 MiB */
+    int max_redirects;          /* redirects (301, 302, 303, 307, 308) followed, to http(s) only;
+                                   more end as FERRY_HTTP_LIMIT; 0: 5; < 0: none followed */
 } ferry_http_request_t;
 
 typedef enum ferry_http_outcome {
@@ -49,6 +52,9 @@ typedef enum ferry_http_outcome {
     FERRY_HTTP_CONNECT,      /* could not resolve, connect or complete TLS */
     FERRY_HTTP_TRANSPORT,    /* connection broken, malformed response, body too large, ... */
     FERRY_HTTP_CANCELLED,    /* cancelled by ferry_http_multi_cancel_all() */
+    FERRY_HTTP_LIMIT,        /* a limit of the request was passed: the body is larger than
+                                max_body (too_large), or more than max_redirects redirects;
+                                the same request would pass it again, so it is not retriable */
 } ferry_http_outcome;
 
 typedef struct ferry_http_response {
@@ -58,16 +64,18 @@ typedef struct ferry_http_response {
     int64_t retry_after_ms; /* the Retry-After header as a delay, -1 when absent or invalid */
     int64_t elapsed_ms;     /* from the start of the transfer to its end */
     char error[256];        /* what went wrong for a transport outcome (no credentials) */
+    int too_large;          /* FERRY_HTTP_LIMIT because of max_body: body holds its first bytes */
+    int64_t content_length; /* the announced Content-Length, -1 when unknown */
 } ferry_http_response_t;
 
 /* Frees the body and resets *r to an empty response. NULL is a no-op. */
 void ferry_http_response_free(ferry_http_response_t *r);
 
-/* "response", "timeout", "connect", "transport", "cancelled". */
+/* "response", "timeout", "connect", "transport", "cancelled", "limit". */
 const char *ferry_http_outcome_name(ferry_http_outcome outcome);
 
 /* 1 when the same request may succeed if made again later: timeouts, connection and
- * transport failures, 429 and 5xx. Cancelled transfers are not retriable. */
+ * transport failures, 429 and 5xx. Cancelled transfers and passed limits are not. */
 int ferry_http_retriable(const ferry_http_response_t *r);
 
 /* ---- blocking --------------------------------------------------------------------------- */

@@ -41,6 +41,10 @@
 #define MAX_RETRY_AFTER_MS 300000
 #define PROGRESS_LOAD_MS   60000
 #define FLUSH_TIMEOUT_MS   60000
+#define KAFKA_MAX_DEFAULT  1048588 /* Kafka's default max.message.bytes */
+#define RECORD_OVERHEAD    1024    /* record and batch framing, with room to spare */
+#define DLQ_HEADROOM       8192    /* the dead letter's headers (message, coordinates) */
+#define DLQ_BODY_PREFIX    65536   /* bytes of an oversized body kept in its dead letter */
 
 static const ferry_opt_t tmdb_opts[] = {
     FERRY_OPT_BROKERS,
@@ -69,6 +73,12 @@ static const ferry_opt_t tmdb_opts[] = {
     {"retries", 0, FERRY_OPT_INT, "5", "N",
      "retries of a request after a timeout, connection error, 429 or 5xx", 0},
     {"timeout", 0, FERRY_OPT_DURATION, "30s", "DURATION", "timeout of one request", 0},
+    {"max-body", 0, FERRY_OPT_INT, NULL, "BYTES",
+     "largest response body read; a larger one is not read further and its page (list) or "
+     "movie (details) is dead-lettered with its size, not retried (default: 4 x the topic's "
+     "max.message.bytes, 4 MiB with Kafka's defaults); a movie whose event is larger than the "
+     "topic's max.message.bytes is dead-lettered too",
+     0},
     {"job", 'j', FERRY_OPT_STRING, NULL, "ID",
      "crawl job id; the same job resumes at the pages it has not completed (default: "
      "tmdb:<list>:<language>:<region>:<A>-<B>[:details]:<UTC date>)",
@@ -139,6 +149,9 @@ typedef struct crawl {
     int first, last;
     int details, concurrency, retries;
     int64_t timeout_ms;
+    size_t max_body;       /* --max-body */
+    int64_t max_event;     /* the topic's max.message.bytes */
+    int64_t dlq_max;       /* the DLQ topic's max.message.bytes */
     char *api_key, *token; /* owned; wiped at the end */
     int64_t total_pages;   /* from the first list response, -1 until then */
 
@@ -334,26 +347,42 @@ static void abort_crawl(crawl_t *c, const char *fmt, ...)
     c->aborted = 1;
 }
 
+/* Sends a dead letter to <topic>.dlq; a value too big for the DLQ topic is cut to fit (the
+ * message says so). */
+static void send_dead_letter(crawl_t *c, const char *key, const void *value, size_t len,
+                             const char *reason, const char *why)
+{
+    char msg[1600];
+    size_t room = c->dlq_max > DLQ_HEADROOM * 2 ? (size_t)(c->dlq_max - DLQ_HEADROOM) : 0;
+    if (len > room) {
+        snprintf(msg, sizeof msg, "%s; value: the first %zu of %zu bytes", why, room, len);
+        len = room;
+    } else {
+        snprintf(msg, sizeof msg, "%s", why);
+    }
+    ferry_err_t err;
+    if (ferry_dlq_send_raw(c->producer, c->topic, -1, -1, -1, key[0] ? key : NULL, strlen(key),
+                           value ? value : "", value ? len : 0, FERRY_POISON, reason, msg,
+                           &err) != FERRY_OK)
+        abort_crawl(c, "Kafka: %s", err.msg);
+    else
+        c->st.dlq++;
+}
+
 /* Dead-letters a list item that cannot become an event, with its text. */
-static void dead_letter(crawl_t *c, crawl_page_t *pg, const tmdb_item_t *it, const char *why)
+static void dead_letter(crawl_t *c, crawl_page_t *pg, const tmdb_item_t *it, const char *reason,
+                        const char *why)
 {
     ferry_buf_t raw = FERRY_BUF_INIT;
     if (it->raw)
         tmdb_json_minify(it->raw, it->raw_len, &raw);
-    char key[32] = "";
-    int64_t id;
-    if (tmdb_item_id(it->json, &id) == 0)
-        snprintf(key, sizeof key, "%" PRId64, id);
+    char key[64];
+    tmdb_item_id_text(it, key, sizeof key);
     char msg[700];
     snprintf(msg, sizeof msg, "%s (page %d of %s)", why, pg->page, c->endpoint);
-    ferry_err_t err;
-    if (ferry_dlq_send_raw(c->producer, c->topic, -1, -1, -1, key[0] ? key : NULL, strlen(key),
-                           raw.data ? raw.data : (const unsigned char *)"", raw.len, FERRY_POISON,
-                           "bad_list_item", msg, &err) != FERRY_OK)
-        abort_crawl(c, "Kafka: %s", err.msg);
-    else
-        c->st.dlq++;
-    ferry_warn("page %d: item dead-lettered to %s.dlq: %s", pg->page, c->topic, why);
+    send_dead_letter(c, key, raw.data, raw.len, reason, msg);
+    ferry_warn("page %d: item%s%s dead-lettered to %s.dlq: %s", pg->page, key[0] ? " " : "", key,
+               c->topic, why);
     ferry_buf_free(&raw);
 }
 
@@ -370,7 +399,7 @@ static void publish_movie(crawl_t *c, int idx, int item, const char *details, si
     ferry_buf_reset(&c->enc);
     if (!ev || ferry_avro_encode_json(c->schema, ev, &c->enc, &err) != FERRY_OK) {
         json_decref(ev);
-        dead_letter(c, pg, it, err.msg);
+        dead_letter(c, pg, it, "bad_list_item", err.msg);
         return;
     }
     json_decref(ev);
@@ -378,6 +407,15 @@ static void publish_movie(crawl_t *c, int idx, int item, const char *details, si
     tmdb_item_id(it->json, &id);
     char key[32];
     snprintf(key, sizeof key, "%" PRId64, id);
+    if ((int64_t)(c->enc.len + strlen(key)) + RECORD_OVERHEAD > c->max_event) {
+        char why[300];
+        snprintf(why, sizeof why,
+                 "the event of movie %s is %zu bytes, more than %s takes (max.message.bytes "
+                 "%lld)",
+                 key, c->enc.len, c->topic, (long long)c->max_event);
+        dead_letter(c, pg, it, "event_too_large", why);
+        return;
+    }
     if (ferry_producer_send(c->producer, c->topic, RD_KAFKA_PARTITION_UA, key, strlen(key),
                             c->enc.data, c->enc.len, NULL, tag_of(idx, 0), &err) != FERRY_OK) {
         pg->failed = 1;
@@ -486,6 +524,7 @@ static void start_task(crawl_t *c, crawl_task_t *t)
     req.headers = headers;
     req.bearer_token = c->token;
     req.timeout_ms = c->timeout_ms;
+    req.max_body = c->max_body;
     ferry_err_t err;
     ferry_status st = ferry_http_multi_add(c->http, &req, t, &err);
     memset(c->url.data, 0, c->url.len); /* the URL may hold the key */
@@ -659,11 +698,35 @@ static void set_range(crawl_t *c, int64_t total_pages)
                    (long long)total_pages, n, c->first, c->last);
 }
 
+/* A list page whose body is over --max-body: it is dead-lettered (key "<job>/<page>", its
+ * first bytes) and recorded as done, since every run would meet the same body. */
+static void oversized_page(crawl_t *c, crawl_task_t *t, const ferry_http_response_t *r)
+{
+    crawl_page_t *pg = &c->pages[t->idx];
+    char key[600], why[1400];
+    snprintf(key, sizeof key, "%s/%d", c->job, pg->page);
+    snprintf(why, sizeof why, "page %d of %s (job '%s'): %s; the page is dead-lettered", pg->page,
+             c->endpoint, c->job, r->error);
+    ferry_error("%s to %s.dlq", why, c->topic);
+    send_dead_letter(c, key, r->body.data,
+                     r->body.len < DLQ_BODY_PREFIX ? r->body.len : DLQ_BODY_PREFIX,
+                     "body_too_large", why);
+    c->probing = 0; /* the next list page tells the range */
+    pg->fetched_at_us = ferry_now_us();
+    pg->movies = pg->processed = 0;
+    pg->state = PAGE_ACKING; /* nothing to acknowledge: recorded as done */
+    free(t);
+}
+
 static void on_list(crawl_t *c, crawl_task_t *t, ferry_http_response_t *r)
 {
     crawl_page_t *pg = &c->pages[t->idx];
     char what[600];
     ferry_err_t err;
+    if (r->outcome == FERRY_HTTP_LIMIT && r->too_large) {
+        oversized_page(c, t, r);
+        return;
+    }
     if (r->outcome == FERRY_HTTP_RESPONSE && r->status == 200) {
         tmdb_list_t list;
         if (tmdb_list_parse((const char *)r->body.data, r->body.len, &list, &err) != FERRY_OK) {
@@ -683,9 +746,11 @@ static void on_list(crawl_t *c, crawl_task_t *t, ferry_http_response_t *r)
         int pending = 0;
         for (size_t i = 0; i < list.n; i++) {
             int64_t id;
-            if (tmdb_item_id(list.items[i].json, &id) != 0) {
+            if (list.items[i].bad || tmdb_item_id(list.items[i].json, &id) != 0) {
                 pg->processed++;
-                dead_letter(c, pg, &list.items[i], "list item without a positive integer id");
+                dead_letter(c, pg, &list.items[i], "bad_list_item",
+                            list.items[i].bad ? list.items[i].bad
+                                              : "list item without a positive integer id");
             } else if (c->details) {
                 crawl_task_t *d = calloc(1, sizeof *d);
                 if (!d)
@@ -725,7 +790,8 @@ failed:
     if (!c->range_known) {
         /* Not one list page answered: the API is down or --base-url is wrong. Trying the
          * other pages one after the other would only hammer it. */
-        c->unreachable = r->outcome != FERRY_HTTP_RESPONSE;
+        c->unreachable = r->outcome == FERRY_HTTP_TIMEOUT || r->outcome == FERRY_HTTP_CONNECT ||
+                         r->outcome == FERRY_HTTP_TRANSPORT;
         abort_crawl(c,
                     "the first list request (%s?page=%d) failed for good (%s): stopping; "
                     "check --base-url and the network",
@@ -756,6 +822,14 @@ static void on_details(crawl_t *c, crawl_task_t *t, ferry_http_response_t *r)
         goto next;
     }
     describe(r, what, sizeof what);
+    if (r->outcome == FERRY_HTTP_LIMIT && r->too_large) {
+        /* every run would meet the same body: the movie is dead-lettered, the page goes on */
+        char why[600];
+        snprintf(why, sizeof why, "details of movie %" PRId64 ": %s", t->id, r->error);
+        pg->processed++;
+        dead_letter(c, pg, &pg->list.items[t->item], "details_too_large", why);
+        goto next;
+    }
     if (r->outcome == FERRY_HTTP_RESPONSE && r->status == 404) {
         c->st.details_404++;
         ferry_info("movie %" PRId64 " (page %d): details answered %s; published without details",
@@ -877,6 +951,19 @@ static ferry_status crawl_loop(crawl_t *c)
     return FERRY_OK;
 }
 
+/* The topic's max.message.bytes (Kafka's default when the broker does not say). */
+static int64_t topic_max_bytes(crawl_t *c, const char *topic)
+{
+    char v[64];
+    ferry_err_t err;
+    if (ferry_kafka_topic_config(ferry_producer_rk(c->producer), topic, "max.message.bytes", v,
+                                 sizeof v, 10000, &err) == FERRY_OK &&
+        atoll(v) > 0)
+        return atoll(v);
+    ferry_warn("max.message.bytes of %s unknown: assuming %d", topic, KAFKA_MAX_DEFAULT);
+    return KAFKA_MAX_DEFAULT;
+}
+
 /* Sets up options that need checking; returns an exit code >= 0 to stop, or -1 to go on. */
 static int configure(crawl_t *c, const ferry_opts_t *o, const char *prog)
 {
@@ -929,6 +1016,10 @@ static int configure(crawl_t *c, const ferry_opts_t *o, const char *prog)
                 "%s: --rate must be >= 0, --concurrency 1..1000, --retries >= 0, "
                 "--timeout > 0\n",
                 prog);
+        return FERRY_EXIT_USAGE;
+    }
+    if (ferry_opts_is_set(o, "max-body") && ferry_opts_int(o, "max-body") < 1024) {
+        fprintf(stderr, "%s: --max-body must be at least 1024 bytes\n", prog);
         return FERRY_EXIT_USAGE;
     }
     ferry_ratelimit_init(&c->rl, rate);
@@ -1033,7 +1124,10 @@ static int run_tmdb(int argc, char **argv)
     /* The producer first: its idempotence handshake and the topics' metadata are fetched
      * while the progress topic is read (librdkafka would otherwise look a new topic up only
      * on its next 1-second metadata tick, delaying the first acknowledgements). */
+    /* the topic's max.message.bytes decides what is too large (below), not librdkafka's */
+    static const char *const pdefaults[] = {"message.max.bytes", "1000000000", NULL};
     ferry_producer_conf_t pc = {0};
+    pc.defaults = pdefaults;
     pc.dr_cb = on_delivery;
     pc.dr_opaque = &c;
     c.producer = ferry_producer_new(o, &pc, &err);
@@ -1046,6 +1140,10 @@ static int run_tmdb(int argc, char **argv)
         if (ferry_kafka_partition_count(ferry_producer_rk(c.producer), specs[i].name, 10000, &err) <
             0)
             ferry_warn("%s", err.msg);
+    c.max_event = topic_max_bytes(&c, c.topic);
+    c.dlq_max = topic_max_bytes(&c, dlq);
+    c.max_body = ferry_opts_is_set(o, "max-body") ? (size_t)ferry_opts_int(o, "max-body")
+                                                  : (size_t)c.max_event * 4;
 
     /* Resume: the pages this job completed before. */
     c.npages = c.last - c.first + 1;

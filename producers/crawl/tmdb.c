@@ -3,6 +3,7 @@
 
 #include "ferry/http.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,41 +160,113 @@ void tmdb_json_minify(const char *text, size_t len, ferry_buf_t *out)
     }
 }
 
-static int64_t int_field(const json_t *obj, const char *name)
+int tmdb_int64(const json_t *v, int64_t *out)
 {
-    const json_t *v = json_object_get(obj, name);
-    if (json_is_integer(v))
-        return json_integer_value(v);
-    if (json_is_real(v))
-        return (int64_t)json_real_value(v);
-    return -1;
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return 1;
+    }
+    if (!json_is_real(v))
+        return 0;
+    double d = json_real_value(v);
+    /* [-2^63, 2^63): converting anything else (1e300, -1e300) is undefined behaviour */
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+        return -1;
+    *out = (int64_t)d;
+    return 1;
+}
+
+/* The page count of a list: -1 when absent (or not a number); FERRY_POISON when it is a
+ * number that is no page count (out of range, negative). */
+static ferry_status page_count(const json_t *root, const char *name, int64_t *out, ferry_err_t *err)
+{
+    const json_t *v = json_object_get(root, name);
+    int r = tmdb_int64(v, out);
+    if (r == 0)
+        *out = -1;
+    else if (r < 0 || *out < 0)
+        return ferry_err_set(err, FERRY_POISON, "list body: \"%s\" is %.17g, not a page count",
+                             name, json_number_value(v));
+    return FERRY_OK;
+}
+
+/* A body jansson refuses as a whole may still be a well-formed list in which single items
+ * hold what jansson cannot represent (an integer beyond 64 bits, a real beyond a double):
+ * then the list is read without those items, each of which gets `bad`, the reason. Returns
+ * the root (results holding null for the bad items) or NULL when the body is not such a
+ * list. */
+static json_t *parse_itemwise(tmdb_list_t *out, size_t len)
+{
+    long n = find_result_spans(out->text, len, NULL, 0);
+    if (n <= 0)
+        return NULL;
+    out->n = (size_t)n;
+    out->items = ferry_xcalloc(out->n, sizeof *out->items);
+    find_result_spans(out->text, len, out->items, out->n);
+    /* the envelope: everything but the items */
+    const tmdb_item_t *first = &out->items[0], *last = &out->items[out->n - 1];
+    ferry_buf_t env = FERRY_BUF_INIT;
+    ferry_buf_append(&env, out->text, (size_t)(first->raw - out->text));
+    const char *tail = last->raw + last->raw_len;
+    ferry_buf_append(&env, tail, len - (size_t)(tail - out->text));
+    json_t *root = json_loadb((const char *)env.data, env.len, 0, NULL);
+    ferry_buf_free(&env);
+    json_t *results = json_object_get(root, "results");
+    if (!json_is_object(root) || !json_is_array(results) || json_array_size(results) != 0) {
+        json_decref(root);
+        return NULL;
+    }
+    for (size_t i = 0; i < out->n; i++) {
+        tmdb_item_t *it = &out->items[i];
+        json_error_t jerr;
+        json_t *j = json_loadb(it->raw, it->raw_len, JSON_DECODE_ANY, &jerr);
+        if (!j) {
+            ferry_buf_t why = FERRY_BUF_INIT;
+            ferry_buf_appendf(&why, "list item %zu cannot be read: %s", i + 1, jerr.text);
+            it->bad = ferry_xstrndup((const char *)why.data, why.len);
+            ferry_buf_free(&why);
+        }
+        json_array_append_new(results, j ? j : json_null());
+        it->json = j; /* borrowed: the array holds it */
+    }
+    return root;
 }
 
 ferry_status tmdb_list_parse(const char *body, size_t len, tmdb_list_t *out, ferry_err_t *err)
 {
     memset(out, 0, sizeof *out);
+    out->text = ferry_xrealloc(NULL, len + 1, 1);
+    memcpy(out->text, body, len);
+    out->text[len] = '\0';
     json_error_t jerr;
     json_t *root = json_loadb(body, len, 0, &jerr);
-    if (!root)
-        return ferry_err_set(err, FERRY_POISON, "list body is not JSON: %s (line %d)", jerr.text,
-                             jerr.line);
+    int itemwise = 0;
+    if (!root) {
+        root = parse_itemwise(out, len);
+        if (!root) {
+            tmdb_list_free(out);
+            return ferry_err_set(err, FERRY_POISON, "list body is not JSON: %s (line %d)",
+                                 jerr.text, jerr.line);
+        }
+        itemwise = 1;
+    }
     json_t *results = json_object_get(root, "results");
     if (!json_is_object(root) || !json_is_array(results)) {
         json_decref(root);
+        tmdb_list_free(out);
         return ferry_err_set(err, FERRY_POISON, "list body has no \"results\" array");
     }
-    out->text = malloc(len + 1);
-    if (!out->text)
-        abort();
-    memcpy(out->text, body, len);
-    out->text[len] = '\0';
     out->root = root;
-    out->page = int_field(root, "page");
-    out->total_pages = int_field(root, "total_pages");
+    ferry_status st;
+    if ((st = page_count(root, "page", &out->page, err)) != FERRY_OK ||
+        (st = page_count(root, "total_pages", &out->total_pages, err)) != FERRY_OK) {
+        tmdb_list_free(out);
+        return st;
+    }
+    if (itemwise)
+        return FERRY_OK;
     out->n = json_array_size(results);
-    out->items = calloc(out->n ? out->n : 1, sizeof *out->items);
-    if (!out->items)
-        abort();
+    out->items = ferry_xcalloc(out->n ? out->n : 1, sizeof *out->items);
     long spans = find_result_spans(out->text, len, out->items, out->n);
     for (size_t i = 0; i < out->n; i++) {
         out->items[i].json = json_array_get(results, i);
@@ -210,6 +283,8 @@ void tmdb_list_free(tmdb_list_t *l)
     if (!l)
         return;
     json_decref(l->root);
+    for (size_t i = 0; l->items && i < l->n; i++)
+        free(l->items[i].bad);
     free(l->items);
     free(l->text);
     memset(l, 0, sizeof *l);
@@ -253,6 +328,48 @@ int tmdb_error_message(const char *body, size_t len, char *out, size_t outsz, in
     return msg != NULL;
 }
 
+void tmdb_item_id_text(const tmdb_item_t *item, char *out, size_t outsz)
+{
+    int64_t id;
+    if (outsz)
+        out[0] = '\0';
+    if (item->json && tmdb_item_id(item->json, &id) == 0) {
+        snprintf(out, outsz, "%" PRId64, id);
+        return;
+    }
+    if (!item->raw)
+        return;
+    /* the top-level "id" of the item's text, as written */
+    const char *p = skip_ws(item->raw, item->raw + item->raw_len), *end = item->raw + item->raw_len;
+    if (p >= end || *p != '{')
+        return;
+    for (p++;;) {
+        p = skip_ws(p, end);
+        if (p >= end || *p != '"')
+            return;
+        const char *k = p + 1;
+        p = skip_string(p, end);
+        size_t klen = (size_t)(p - k) - 1;
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':')
+            return;
+        p = skip_ws(p + 1, end);
+        const char *v = p;
+        p = skip_value(p, end);
+        if (klen == 2 && memcmp(k, "id", 2) == 0) {
+            size_t n = (size_t)(p - v);
+            if (n > 0 && n < outsz && (*v == '-' || (*v >= '0' && *v <= '9'))) {
+                memcpy(out, v, n);
+                out[n] = '\0';
+            }
+            return;
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p == ',')
+            p++;
+    }
+}
+
 int tmdb_item_id(const json_t *item, int64_t *id)
 {
     const json_t *v = json_object_get(item, "id");
@@ -282,10 +399,18 @@ static json_t *number(const json_t *item, const char *name)
     return json_real(json_is_number(v) ? json_number_value(v) : 0.0);
 }
 
-static json_t *integer(const json_t *item, const char *name)
+/* A count: a missing one (or not a number) is 0, a negative one 0; NULL with FERRY_POISON
+ * when it is a number out of the 64-bit range. */
+static json_t *count(const json_t *item, const char *name, ferry_err_t *err)
 {
-    int64_t v = int_field(item, name);
-    return json_integer(v < 0 ? 0 : v);
+    const json_t *v = json_object_get(item, name);
+    int64_t n = 0;
+    if (tmdb_int64(v, &n) < 0) {
+        ferry_err_set(err, FERRY_POISON, "\"%s\" is %.17g: out of the 64-bit integer range", name,
+                      json_number_value(v));
+        return NULL;
+    }
+    return json_integer(n < 0 ? 0 : n);
 }
 
 static json_t *flag(const json_t *item, const char *name)
@@ -317,10 +442,17 @@ json_t *tmdb_movie_event(const tmdb_item_t *item, const char *details, size_t de
 {
     const json_t *it = item->json;
     int64_t id;
+    if (item->bad) {
+        ferry_err_set(err, FERRY_POISON, "%s", item->bad);
+        return NULL;
+    }
     if (!json_is_object(it) || tmdb_item_id(it, &id) != 0) {
         ferry_err_set(err, FERRY_POISON, "list item without a positive integer \"id\"");
         return NULL;
     }
+    json_t *votes = count(it, "vote_count", err);
+    if (!votes)
+        return NULL;
     ferry_buf_t raw = FERRY_BUF_INIT;
     if (item->raw) {
         tmdb_json_minify(item->raw, item->raw_len, &raw);
@@ -339,7 +471,7 @@ json_t *tmdb_movie_event(const tmdb_item_t *item, const char *details, size_t de
     json_object_set_new(ev, "release_date", str_or_empty(it, "release_date"));
     json_object_set_new(ev, "popularity", number(it, "popularity"));
     json_object_set_new(ev, "vote_average", number(it, "vote_average"));
-    json_object_set_new(ev, "vote_count", integer(it, "vote_count"));
+    json_object_set_new(ev, "vote_count", votes);
     json_object_set_new(ev, "adult", flag(it, "adult"));
     json_object_set_new(ev, "video", flag(it, "video"));
     json_object_set_new(ev, "genre_ids", genre_ids(it));

@@ -26,9 +26,10 @@ const char *tmdb_list_names(void);
 
 /* One movie of a list page: the parsed item and its text exactly as it was in the body. */
 typedef struct tmdb_item {
-    json_t *json;    /* borrowed from the list's root */
+    json_t *json;    /* borrowed from the list's root; NULL when `bad` */
     const char *raw; /* points into the list's copy of the body */
     size_t raw_len;
+    char *bad; /* owned: why the item's text cannot be read (e.g. an id beyond 64 bits), or NULL */
 } tmdb_item_t;
 
 typedef struct tmdb_list {
@@ -41,8 +42,11 @@ typedef struct tmdb_list {
 } tmdb_list_t;
 
 /* Parses a list response body (an object whose "results" is an array). On success *out owns
- * a copy of the body; free it with tmdb_list_free(). FERRY_POISON when the body is not
- * JSON or has no results array (worth another attempt: it may have been cut short). */
+ * a copy of the body; free it with tmdb_list_free(). An item that jansson cannot represent
+ * (an integer beyond 64 bits, a real beyond a double) spoils only itself: it gets `bad` and
+ * the other items are read. FERRY_POISON when the body is not JSON or has no results array
+ * (worth another attempt: it may have been cut short), or when "page" or "total_pages" is a
+ * number that is no page count (1e300, -3). */
 ferry_status tmdb_list_parse(const char *body, size_t len, tmdb_list_t *out, ferry_err_t *err);
 void tmdb_list_free(tmdb_list_t *l);
 
@@ -63,6 +67,15 @@ int tmdb_error_message(const char *body, size_t len, char *out, size_t outsz, in
  * else -1. */
 int tmdb_item_id(const json_t *item, int64_t *id);
 
+/* The item's id as text for messages and dead-letter keys: the id, or for an item that
+ * cannot be read the top-level "id" number as written ("99999999999999999999"); "" when
+ * there is none. */
+void tmdb_item_id_text(const tmdb_item_t *item, char *out, size_t outsz);
+
+/* A JSON number as an int64 (a real truncated toward zero): 1 and *out when it is one, 0
+ * when v is not a number, -1 when it is out of the int64 range. Never undefined behaviour. */
+int tmdb_int64(const json_t *v, int64_t *out);
+
 typedef struct tmdb_meta {
     const char *job_id;
     const char *endpoint; /* "/3/movie/popular" */
@@ -74,7 +87,8 @@ typedef struct tmdb_meta {
 
 /* Builds the MovieCrawled record (natural JSON, see schemas/MovieCrawled.avsc) for one
  * list item: every known field (a null or missing string becomes "" where the schema wants
- * a string, a missing number 0, a missing flag false; poster_path/backdrop_path stay null),
+ * a string, a missing number 0, a missing flag false; poster_path/backdrop_path stay null;
+ * a vote_count beyond the 64-bit range is FERRY_POISON, never converted),
  * raw_json = the item's text minified, details_json = `details` (NULL: null), plus the crawl
  * metadata. Returns a new reference, or NULL with FERRY_POISON when the item has no valid
  * id. */

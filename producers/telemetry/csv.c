@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ferry/buf.h"
+#include "ferry/map.h"
 
 #define CSV_BUF_INITIAL (1u << 20)
 #define CSV_MAX_RECORD  (16u << 20)
@@ -285,9 +286,27 @@ static int csv_fill(ferry_csv_t *c)
     }
 }
 
+/* Blanks around fields (a CR is a line break, never a blank). */
 static int csv_ws(const ferry_csv_t *c, char ch)
 {
-    return ch == ' ' || ch == '\r' || (ch == '\t' && c->delim != '\t');
+    return ch == ' ' || (ch == '\t' && c->delim != '\t');
+}
+
+/* The position after the line break (LF, CRLF or a lone CR) that ends the physical line
+ * starting at b, or NULL when the buffer ends first. A CR at the very end of the buffer ends
+ * a line only at EOF: an LF may follow in the next read. */
+static const char *csv_line_end(const ferry_csv_t *c, const char *b, const char *e)
+{
+    for (const char *p = b; p < e; p++) {
+        if (*p == '\n')
+            return p + 1;
+        if (*p == '\r') {
+            if (p + 1 < e)
+                return p + 1 + (p[1] == '\n');
+            return c->eof ? p + 1 : NULL;
+        }
+    }
+    return NULL;
 }
 
 static csv_field_t *csv_add_field(ferry_csv_t *c)
@@ -303,14 +322,29 @@ static csv_field_t *csv_add_field(ferry_csv_t *c)
     return f;
 }
 
+/* Line breaks in [p, e): LF, CRLF and lone CR each count once. */
 static uint64_t csv_count_nl(const char *p, const char *e)
 {
     uint64_t n = 0;
-    while (p < e && (p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
-        n++;
-        p++;
-    }
+    for (; p < e; p++)
+        n += *p == '\n' || (*p == '\r' && (p + 1 == e || p[1] != '\n'));
     return n;
+}
+
+/* At a line break at p (LF, CR or CRLF): 1 with *next after it, 0 when p is no line break,
+ * -1 when p is a CR at the end of the buffer before EOF (an LF may follow). */
+static int csv_eol(const ferry_csv_t *c, const char *p, const char *e, const char **next)
+{
+    if (*p == '\n') {
+        *next = p + 1;
+        return 1;
+    }
+    if (*p != '\r')
+        return 0;
+    if (p + 1 == e && !c->eof)
+        return -1;
+    *next = p + 1 + (p + 1 < e && p[1] == '\n');
+    return 1;
 }
 
 /* Parses the record at buf[pos..end): REC_OK (fields, rec_len, rec_nl set), REC_MORE,
@@ -377,8 +411,12 @@ static int csv_parse(ferry_csv_t *c, const char **why)
                 p++;
                 continue;
             }
-            if (*p == '\n') {
-                p++;
+            const char *next = p;
+            int eol = csv_eol(c, p, e, &next);
+            if (eol < 0)
+                return REC_MORE;
+            if (eol > 0) {
+                p = next;
                 nl++;
                 break;
             }
@@ -386,7 +424,7 @@ static int csv_parse(ferry_csv_t *c, const char **why)
             return REC_BAD;
         } else {
             const char *s = p;
-            while (p < e && *p != d && *p != '\n')
+            while (p < e && *p != d && *p != '\n' && *p != '\r')
                 p++;
             if (p == e && !c->eof)
                 return REC_MORE;
@@ -397,8 +435,14 @@ static int csv_parse(ferry_csv_t *c, const char **why)
             f->len = (size_t)(t - s);
             if (p == e)
                 break;
-            if (*p++ == d)
+            if (*p == d) {
+                p++;
                 continue;
+            }
+            const char *next = p;
+            if (csv_eol(c, p, e, &next) < 0)
+                return REC_MORE;
+            p = next;
             nl++;
             break;
         }
@@ -416,15 +460,16 @@ static int csv_record(ferry_csv_t *c, const char **why)
         if (c->ioerr)
             return REC_IOERR; /* what is buffered may end in a torn record: stop here */
         if (c->skip_to_nl) {
-            const char *nlp = memchr(c->buf + c->pos, '\n', c->end - c->pos);
+            const char *nlp = csv_line_end(c, c->buf + c->pos, c->buf + c->end);
             if (nlp) {
-                c->pos = (size_t)(nlp + 1 - c->buf);
+                c->pos = (size_t)(nlp - c->buf);
                 c->skip_to_nl = 0;
                 c->line++;
                 c->st.lines++;
                 continue;
             }
-            c->pos = c->end;
+            /* a CR at the end stays: it and an LF read next are one line break */
+            c->pos = c->end > c->pos && c->buf[c->end - 1] == '\r' ? c->end - 1 : c->end;
             if (c->eof) {
                 c->skip_to_nl = 0;
                 c->st.lines++;
@@ -434,9 +479,9 @@ static int csv_record(ferry_csv_t *c, const char **why)
             int r = csv_parse(c, why);
             if (r == REC_BAD) {
                 const char *b = c->buf + c->pos, *e = c->buf + c->end;
-                const char *nlp = memchr(b, '\n', (size_t)(e - b));
+                const char *nlp = csv_line_end(c, b, e);
                 if (nlp || c->eof) {
-                    c->rec_len = nlp ? (size_t)(nlp + 1 - b) : (size_t)(e - b);
+                    c->rec_len = nlp ? (size_t)(nlp - b) : (size_t)(e - b);
                     c->rec_nl = nlp ? 1 : 0;
                     return REC_BAD;
                 }
@@ -450,9 +495,9 @@ static int csv_record(ferry_csv_t *c, const char **why)
             snprintf(c->why, sizeof c->why, "record longer than %zu bytes (an unbalanced quote?)",
                      c->max_record);
             *why = c->why;
-            const char *b = c->buf + c->pos, *nlp = memchr(b, '\n', c->end - c->pos);
+            const char *b = c->buf + c->pos, *nlp = csv_line_end(c, b, c->buf + c->end);
             if (nlp) {
-                c->rec_len = (size_t)(nlp + 1 - b);
+                c->rec_len = (size_t)(nlp - b);
                 c->rec_nl = 1;
             } else {
                 c->rec_len = c->end - c->pos;
@@ -467,7 +512,8 @@ static int csv_record(ferry_csv_t *c, const char **why)
 /* Consumes the record last returned by csv_record. */
 static void csv_consume(ferry_csv_t *c)
 {
-    int ends_nl = c->rec_len > 0 && c->buf[c->pos + c->rec_len - 1] == '\n';
+    char last = c->rec_len > 0 ? c->buf[c->pos + c->rec_len - 1] : '\0';
+    int ends_nl = last == '\n' || last == '\r';
     c->pos += c->rec_len;
     c->line += c->rec_nl;
     if (!c->skip_to_nl)
@@ -483,6 +529,29 @@ static ferry_str_t csv_fstr(const ferry_csv_t *c, size_t i)
     const csv_field_t *f = &c->f[i];
     ferry_str_t s = {(f->in_scratch ? (const char *)c->scratch.data : c->buf) + f->off, f->len};
     return s;
+}
+
+/* 1 when s holds a UTF-8 byte order mark (U+FEFF, EF BB BF). */
+static int csv_has_bom(ferry_str_t s)
+{
+    const char *p = s.ptr, *e = s.ptr + s.len;
+    while (e - p >= 3 && (p = memchr(p, '\xef', (size_t)(e - p - 2))) != NULL) {
+        if ((unsigned char)p[1] == 0xbb && (unsigned char)p[2] == 0xbf)
+            return 1;
+        p++;
+    }
+    return 0;
+}
+
+/* The 0-based index of the first field of the current record with a byte order mark in it,
+ * or -1. Only the one at the very start of the input is stripped (ferry_csv_open); one
+ * anywhere else (files concatenated, a pasted id) would silently become part of an id. */
+static long csv_bom_field(const ferry_csv_t *c)
+{
+    for (size_t i = 0; i < c->nf; i++)
+        if (csv_has_bom(csv_fstr(c, i)))
+            return (long)i;
+    return -1;
 }
 
 static int csv_blank(const ferry_csv_t *c)
@@ -522,8 +591,8 @@ static int csv_is_name(const char *sel)
 }
 
 /* Index of the first header column named `name` (ASCII case-insensitive, trimmed), or -1;
- * *count gets the number of such columns. */
-static long csv_find(const ferry_csv_t *c, const char *name, int *count)
+ * *count gets the number of such columns, *second (may be NULL) the index of the second. */
+static long csv_find2(const ferry_csv_t *c, const char *name, int *count, long *second)
 {
     long found = -1;
     *count = 0;
@@ -533,21 +602,40 @@ static long csv_find(const ferry_csv_t *c, const char *name, int *count)
         if (h.len == n && strncasecmp(h.ptr, name, n) == 0) {
             if (found < 0)
                 found = (long)i;
+            else if (*count == 1 && second)
+                *second = (long)i;
             (*count)++;
         }
     }
     return found;
 }
 
-static long csv_find_alias(const ferry_csv_t *c, const char *const *names)
+static long csv_find(const ferry_csv_t *c, const char *name, int *count)
+{
+    return csv_find2(c, name, count, NULL);
+}
+
+/* The column of the first default name that is in the header, or -1. A name that is there
+ * more than once is ambiguous: FERRY_USAGE naming it (choose one with `opt`). */
+static ferry_status csv_find_alias(const ferry_csv_t *c, const char *const *names, const char *opt,
+                                   long *col, ferry_err_t *err)
 {
     int count;
+    long second = -1;
+    *col = -1;
     for (; *names; names++) {
-        long i = csv_find(c, *names, &count);
-        if (i >= 0)
-            return i;
+        long i = csv_find2(c, *names, &count, &second);
+        if (i < 0)
+            continue;
+        if (count > 1)
+            return ferry_err_set(err, FERRY_USAGE,
+                                 "%s: the header names %d columns \"%s\" (columns %ld and %ld); "
+                                 "choose one with %s N",
+                                 c->name, count, *names, i + 1, second + 1, opt);
+        *col = i;
+        return FERRY_OK;
     }
-    return -1;
+    return FERRY_OK;
 }
 
 static void csv_header_list(const ferry_csv_t *c, char *out, size_t outsz)
@@ -610,7 +698,9 @@ static ferry_status csv_column(const ferry_csv_t *c, const char *sel, const char
     *col = -1;
     if (sel)
         return csv_resolve(c, sel, opt, col, err);
-    *col = csv_find_alias(c, names);
+    ferry_status st = csv_find_alias(c, names, opt, col, err);
+    if (st != FERRY_OK)
+        return st;
     if (*col < 0 && required) {
         char list[256], want[160];
         size_t n = 0;
@@ -634,17 +724,17 @@ static void csv_detect_delimiter(ferry_csv_t *c)
     size_t off = 0; /* of the line looked at, from pos */
     for (;;) {
         const char *b = c->buf + c->pos + off, *e = c->buf + c->end;
-        const char *nlp = memchr(b, '\n', (size_t)(e - b));
+        const char *nlp = csv_line_end(c, b, e);
         if (!nlp && !c->eof && csv_fill(c) > 0)
             continue; /* csv_fill keeps buf[pos..end) and moves pos: off stays right */
         b = c->buf + c->pos + off;
         e = c->buf + c->end;
-        const char *le = nlp ? nlp : e;
+        const char *le = nlp ? nlp : e; /* the line break is blank to the checks below */
         int blank = 1;
         for (const char *s = b; s < le && blank; s++)
             blank = csv_is_space(*s);
         if (blank && nlp) {
-            off = (size_t)(nlp + 1 - (c->buf + c->pos));
+            off = (size_t)(nlp - (c->buf + c->pos));
             continue;
         }
         size_t best = 0, cnt[4] = {0, 0, 0, 0};
@@ -823,25 +913,32 @@ static ferry_status csv_layout_wide(ferry_csv_t *c, const ferry_csv_conf_t *conf
     if (c->nchan == 0)
         return ferry_err_set(err, FERRY_USAGE, "%s: the wide header has no channel columns",
                              c->name);
-    for (size_t i = 0; i < c->nchan; i++) {
+    /* names seen so far -> 1 + their column: a duplicate is found in O(1), so a header of
+     * 100,000 channels is checked in milliseconds */
+    ferry_map_t *seen = ferry_map_new();
+    st = FERRY_OK;
+    for (size_t i = 0; i < c->nchan && st == FERRY_OK; i++) {
         ferry_str_t h = c->hdr[c->chan_col[i]];
+        void *prev;
         if (h.len == 0)
-            return ferry_err_set(err, FERRY_POISON, "%s:%llu: header column %zu has no name",
-                                 c->name, (unsigned long long)c->hdr_line, c->chan_col[i] + 1);
-        if (!ferry_utf8_valid(h.ptr, h.len))
-            return ferry_err_set(err, FERRY_POISON,
-                                 "%s: header column %zu is not valid UTF-8 (or has a NUL byte)",
-                                 c->name, c->chan_col[i] + 1);
-        for (size_t j = 0; j < i; j++) {
-            ferry_str_t g = c->hdr[c->chan_col[j]];
-            if (g.len == h.len && memcmp(g.ptr, h.ptr, h.len) == 0)
-                return ferry_err_set(err, FERRY_POISON,
-                                     "%s: channel \"%.*s\" is in the header twice (columns %zu "
-                                     "and %zu)",
-                                     c->name, (int)(h.len > 60 ? 60 : h.len), h.ptr,
-                                     c->chan_col[j] + 1, c->chan_col[i] + 1);
-        }
+            st = ferry_err_set(err, FERRY_POISON, "%s:%llu: header column %zu has no name", c->name,
+                               (unsigned long long)c->hdr_line, c->chan_col[i] + 1);
+        else if (!ferry_utf8_valid(h.ptr, h.len))
+            st = ferry_err_set(err, FERRY_POISON,
+                               "%s: header column %zu is not valid UTF-8 (or has a NUL byte)",
+                               c->name, c->chan_col[i] + 1);
+        else if ((prev = ferry_map_get(seen, h.ptr, h.len)) != NULL)
+            st = ferry_err_set(err, FERRY_POISON,
+                               "%s: channel \"%.*s\" is in the header twice (columns %zu "
+                               "and %zu)",
+                               c->name, (int)(h.len > 60 ? 60 : h.len), h.ptr,
+                               (size_t)(uintptr_t)prev, c->chan_col[i] + 1);
+        else
+            ferry_map_put(seen, h.ptr, h.len, (void *)(uintptr_t)(c->chan_col[i] + 1));
     }
+    ferry_map_destroy(seen);
+    if (st != FERRY_OK)
+        return st;
     long mx = c->c_ship > c->c_time ? c->c_ship : c->c_time;
     for (size_t i = 0; i < c->nchan; i++)
         if ((long)c->chan_col[i] > mx)
@@ -999,6 +1096,15 @@ ferry_csv_t *ferry_csv_open(FILE *fp, const char *name, const ferry_csv_conf_t *
             !(tp >= 0 && (size_t)tp < c->nf) ||
             ferry_ts_parse_conf(csv_fstr(c, (size_t)tp).ptr, csv_fstr(c, (size_t)tp).len, &c->ts,
                                 &us, NULL) != FERRY_OK;
+    }
+    long bom = c->has_header ? csv_bom_field(c) : -1;
+    if (bom >= 0) {
+        ferry_err_set(err, FERRY_POISON,
+                      "%s:%llu: header column %ld has a UTF-8 byte order mark (U+FEFF) in it; "
+                      "only the very start of the input may have one",
+                      c->name, (unsigned long long)c->line, bom + 1);
+        ferry_csv_close(c);
+        return NULL;
     }
     if (c->has_header) {
         csv_copy_header(c);
@@ -1206,6 +1312,14 @@ int ferry_csv_next(ferry_csv_t *c, ferry_reading_t *out, ferry_err_t *err)
         if (csv_check_count(c, whybuf, sizeof whybuf) != 0) {
             csv_keep_bad(c);
             return csv_bad(c, line, err, "%s", whybuf);
+        }
+        long bom = csv_bom_field(c);
+        if (bom >= 0) {
+            csv_keep_bad(c);
+            return csv_bad(c, line, err,
+                           "field %ld has a UTF-8 byte order mark (U+FEFF) in it; only the very "
+                           "start of the input may have one",
+                           bom + 1);
         }
         if (c->shape == FERRY_CSV_NARROW) {
             const char *bad = csv_narrow(c, out, &terr);

@@ -60,7 +60,10 @@ static const ferry_opt_t telemetry_opts[] = {
      "csv: unit of epoch timestamps: s, ms, us, ns or auto (by magnitude)", 0},
     {"time-zone", 0, FERRY_OPT_STRING, "+00:00", "OFFSET",
      "csv: offset of ISO timestamps that carry no zone, e.g. +09:00", 0},
-    {"strict", 0, FERRY_OPT_BOOL, NULL, NULL, "csv: stop at the first bad line (exit 1)", 0},
+    {"strict", 0, FERRY_OPT_BOOL, NULL, NULL,
+     "csv: stop at the first bad line (exit 1); a non-empty input without a single reading is an "
+     "error too",
+     0},
     FERRY_OPT_END,
 };
 
@@ -234,6 +237,12 @@ static ferry_status run_csv_file(run_t *r, FILE *fp, const char *name, const fer
     }
     ferry_csv_stats_t cs = ferry_csv_stats(csv);
     r->lines += cs.lines;
+    if (strict && st == FERRY_OK && ferry_running() && cs.readings == 0 &&
+        cs.header_lines + cs.records > 0)
+        st = ferry_err_set(err, FERRY_POISON,
+                           "%s: %llu line(s) but not one reading (--strict): only a header, or "
+                           "every cell empty?",
+                           name, (unsigned long long)cs.lines);
     ferry_info("%s: %llu lines, %llu readings, %llu bad lines", name, (unsigned long long)cs.lines,
                (unsigned long long)cs.readings, (unsigned long long)cs.bad_lines);
     ferry_csv_close(csv);
@@ -270,7 +279,10 @@ int cmd_telemetry(int argc, char **argv)
         argv[0], "[--source sim|csv] [options] [FILE...]",
         "Publishes ship telemetry readings (Avro TelemetryReading, keyed by ship id) through an "
         "idempotent producer with acks=all. --source sim runs the deterministic simulator; "
-        "--source csv reads narrow or wide CSV exports from the FILEs or stdin (see docs/csv.md). "
+        "--source csv reads narrow or wide CSV exports from the FILEs or stdin (see docs/csv.md): "
+        "lines end in LF, CRLF or CR; a UTF-8 byte order mark is stripped at the start of the "
+        "input only (one anywhere else makes its record bad); a column found by its default "
+        "name must be the only one of that name (else exit 2). "
         "Exit status 1 if any record was not delivered or, with --strict, a line was bad.",
         telemetry_opts);
     int rc;

@@ -3,7 +3,10 @@
 # through the real broker: header or not, `,` `;` or tab, quoted fields (with delimiters,
 # quotes and line breaks inside), a UTF-8 BOM, CRLF, columns by name or position, narrow and
 # wide shapes, ISO-8601 with fractions and offsets or epoch s/ms/us/ns; bad lines are reported
-# with their line numbers and counted (or stop the run with --strict).
+# with their line numbers and counted (or stop the run with --strict). Files written by Python's
+# csv module (dialects excel, excel-tab, unix, and CR-only "mac" line ends) arrive exactly; a
+# byte order mark after the start makes its record bad; a duplicate default column is refused
+# (exit 2); --strict refuses a non-empty input without a reading.
 . "$(dirname "$0")/lib.sh"
 fx=$FERRY_SOURCE_DIR/tests/fixtures/csv
 # publish FILE|- ARGS... : publishes into a fresh topic, leaves the readings as
@@ -76,4 +79,78 @@ check_eq "wide, fixed ship, BOM and ;: exit 0" 0 "$rc"
 check "wide: non-Latin channel name" has "S-W|선박 속도|1714489200000000|2|"
 check 'wide: channel name with quotes and ;' has 'S-W|a "b"; c|1714521600000000|"x;y"|'
 check "wide: '; DROP TABLE channel" has "S-W|'; DROP TABLE x; --|1714489200000000|3|"
+# ---- files written by Python's csv module: every dialect, and old Mac CR-only line ends ----
+# gen_csv DIALECT FILE EXPECTED: writes a narrow file in that csv dialect (quoting delimiters,
+# quotes and line breaks its own way) and the readings it must give, in publish()'s format.
+gen_csv() {
+    python3 - "$@" <<'PY'
+import csv, json, sys
+dialect, path, expected = sys.argv[1:4]
+if dialect == "mac":  # classic Mac OS line ends; QUOTE_ALL, as a lone LF is then data
+    csv.register_dialect("mac", "excel", lineterminator="\r", quoting=csv.QUOTE_ALL)
+rows = [("s-1", "engine.rpm", 0, "1450", "rpm"), ("s-1", "engine.temp", 1, "81.25", "°C"),
+        ("s-1", "note", 2, 'said "hi", then; left', ""), ("s-2", "선박 속도", 3, "-3", "kn"),
+        ("s-2", "log", 4, "line one\nline two", ""), ("s-2", "tab\there", 5, "1e3", ""),
+        ("s-3", "flag", 6, "TRUE", ""), ("s-3", "quoted", 7, '"', "")]
+with open(path, "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f, dialect=dialect)
+    w.writerow(["ship", "channel", "timestamp", "value", "unit"])
+    for ship, chan, sec, val, unit in rows:
+        w.writerow([ship, chan, "2024-05-01T00:00:%02dZ" % sec, val, unit])
+def typed(v):
+    if v == "TRUE":
+        return True
+    try:
+        return int(v)
+    except ValueError:
+        pass
+    try:
+        f = float(v)
+        return int(f) if f == int(f) else f
+    except ValueError:
+        return v
+with open(expected, "w", encoding="utf-8") as f:
+    for ship, chan, sec, val, unit in sorted(rows):
+        ts = 1714521600000000 + sec * 1000000
+        f.write("%s|%s|%d|%s|%s\n" % (ship, chan, ts, json.dumps(typed(val), ensure_ascii=False), unit))
+PY
+}
+for dialect in excel excel-tab unix mac; do
+    gen_csv "$dialect" "$TMP/py-$dialect.csv" "$TMP/py-$dialect.want"
+    publish "$TMP/py-$dialect.csv" --strict
+    check_eq "csv module, dialect $dialect: exit 0 with --strict" 0 "$rc"
+    sort "$TMP/py-$dialect.want" >"$TMP/want"
+    check "csv module, dialect $dialect: exactly the readings written" diff "$TMP/want" "$TMP/got"
+done
+check "the CR-only file: 10 physical lines (one break inside quotes)" grep -q 'py-mac.csv: 10 lines, 8 readings, 0 bad lines' \
+    "$TMP/publish.err"
+
+# ---- a byte order mark after the start: that record is bad (and stops --strict) ----
+{ printf '\xef\xbb\xbfship,channel,ts,value\n'; printf 's1,a,2024-05-01T00:00:00Z,1\n'
+  printf '\xef\xbb\xbfs1,b,2024-05-01T00:00:00Z,2\n'; printf 's1,c,2024-05-01T00:00:00Z,3\n'; } >"$TMP/bom.csv"
+publish "$TMP/bom.csv"
+check_eq "mid-file BOM: exit 0 without --strict" 0 "$rc"
+check_eq "mid-file BOM: the other readings arrive, the BOM is in no id" \
+    "s1|a|1714521600000000|1||s1|c|1714521600000000|3||" "$(tr '\n' '|' <"$TMP/got")"
+check "mid-file BOM: the record is reported with its line and reason" \
+    grep -q 'bom.csv:3: field 1 has a UTF-8 byte order mark (U+FEFF)' "$TMP/publish.err"
+check_eq "mid-file BOM with --strict: exit 1" 1 \
+    "$(exit_code ferry telemetry --source csv --strict --topic "$(unique it.csv.bom)" "$TMP/bom.csv")"
+
+# ---- a duplicate default column is refused (exit 2), naming it ----
+printf 'ship,channel,ts,value,value\ns1,a,2024-05-01T00:00:00Z,1,2\n' >"$TMP/dup.csv"
+check_eq "duplicate value column: exit 2" 2 \
+    "$(exit_code ferry telemetry --source csv --topic "$(unique it.csv.dup)" "$TMP/dup.csv")"
+check "duplicate value column: the message names it" \
+    grep -q 'the header names 2 columns "value" (columns 4 and 5); choose one with --value-col N' "$TMP/err"
+publish "$TMP/dup.csv" --value-col 5
+check_eq "duplicate value column chosen by number: the 5th is read" "s1|a|1714521600000000|2|" "$(cat "$TMP/got")"
+
+# ---- --strict: a non-empty input without a reading is an error ----
+printf 'ship,channel,ts,value\n' >"$TMP/header-only.csv"
+check_eq "header only with --strict: exit 1" 1 \
+    "$(exit_code ferry telemetry --source csv --strict --topic "$(unique it.csv.ho)" "$TMP/header-only.csv")"
+check "header only with --strict: says there was no reading" grep -q 'not one reading (--strict)' "$TMP/err"
+check_eq "header only without --strict: exit 0" 0 \
+    "$(exit_code ferry telemetry --source csv --topic "$(unique it.csv.ho)" "$TMP/header-only.csv")"
 finish

@@ -195,6 +195,85 @@ static void test_bad_list_bodies(void **state)
     tmdb_list_free(&l);
 }
 
+static void test_numbers_out_of_range(void **state)
+{
+    /* One movie's number beyond what it can be (vote_count 1e300 or -1e300; an id or a count
+     * beyond 64 bits, a real beyond a double, which jansson refuses in a whole body) spoils
+     * that movie only: the others are read, and converting is never undefined behaviour. */
+    const char *body = "{\"page\":3,\"results\":["
+                       "{\"id\":1,\"title\":\"ok\",\"vote_count\":12.9},"
+                       "{\"id\":2,\"vote_count\":1e300},"
+                       "{\"id\":3,\"vote_count\":-1e300},"
+                       "{\"title\":\"big\",\"id\":99999999999999999999,\"vote_count\":1},"
+                       "{\"id\":5,\"vote_count\":1e400},"
+                       "{\"id\":6,\"vote_count\":-7},"
+                       "{\"id\":7,\"vote_count\":99999999999999999999}"
+                       "],\"total_pages\":9}";
+    tmdb_list_t l;
+    ferry_err_t err;
+    assert_int_equal(tmdb_list_parse(body, strlen(body), &l, &err), FERRY_OK);
+    assert_int_equal(l.n, 7);
+    assert_int_equal(l.page, 3);
+    assert_int_equal(l.total_pages, 9);
+    static const char *const ids[] = {"1", "2", "3", "99999999999999999999", "5", "6", "7"};
+    static const char *const why[] = {
+        NULL,
+        "\"vote_count\" is 1.0000000000000001e+300: out of the 64-bit integer range",
+        "\"vote_count\" is -1.0000000000000001e+300: out of the 64-bit integer range",
+        "list item 4 cannot be read: too big integer",
+        "list item 5 cannot be read: real number overflow",
+        NULL,
+        "list item 7 cannot be read: too big integer"};
+    static const int64_t votes[] = {12, 0, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i < l.n; i++) {
+        char id[64];
+        tmdb_item_id_text(&l.items[i], id, sizeof id);
+        assert_string_equal(id, ids[i]);
+        ferry_err_clear(&err);
+        json_t *ev = tmdb_movie_event(&l.items[i], NULL, 0, &meta, &err);
+        if (!why[i]) {
+            assert_non_null(ev);
+            assert_int_equal(json_integer_value(json_object_get(ev, "vote_count")), votes[i]);
+            json_decref(ev);
+            continue;
+        }
+        assert_null(ev);
+        assert_int_equal(err.status, FERRY_POISON);
+        if (!strstr(err.msg, why[i]))
+            fail_msg("item %zu: \"%s\" lacks \"%s\"", i, err.msg, why[i]);
+        /* its text is still there, as written, for the dead letter */
+        assert_non_null(l.items[i].raw);
+        assert_non_null(strstr(l.items[i].raw, ids[i]));
+    }
+    tmdb_list_free(&l);
+
+    /* the page count out of range is a page error, never a conversion */
+    static const char *const pages[] = {
+        "{\"page\":1,\"results\":[{\"id\":1}],\"total_pages\":1e300}",
+        "{\"page\":1,\"results\":[{\"id\":1}],\"total_pages\":-1e300}",
+        "{\"page\":1,\"results\":[{\"id\":1}],\"total_pages\":-2}",
+        "{\"page\":1e300,\"results\":[{\"id\":1}],\"total_pages\":2}",
+        "{\"page\":1,\"results\":[{\"id\":99999999999999999999}],\"total_pages\":1e300}",
+        NULL};
+    for (const char *const *b = pages; *b; b++) {
+        ferry_err_clear(&err);
+        assert_int_equal(tmdb_list_parse(*b, strlen(*b), &l, &err), FERRY_POISON);
+        if (!strstr(err.msg, "not a page count"))
+            fail_msg("\"%s\": \"%s\"", *b, err.msg);
+        tmdb_list_free(&l);
+    }
+    /* beyond a double it is no JSON jansson reads: a page error as well */
+    const char *huge = "{\"page\":1,\"results\":[{\"id\":1}],\"total_pages\":1e400}";
+    assert_int_equal(tmdb_list_parse(huge, strlen(huge), &l, &err), FERRY_POISON);
+    assert_non_null(strstr(err.msg, "real number overflow"));
+    tmdb_list_free(&l);
+    /* a body cut short stays a body error, not a list of bad items */
+    const char *cut = "{\"page\":1,\"results\":[{\"id\":99999999999999999999},{\"id\":2";
+    assert_int_equal(tmdb_list_parse(cut, strlen(cut), &l, &err), FERRY_POISON);
+    assert_non_null(strstr(err.msg, "not JSON"));
+    tmdb_list_free(&l);
+}
+
 static void test_errors_and_details(void **state)
 {
     size_t len;
@@ -302,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_real_popular_page),
         cmocka_unit_test(test_tolerant_of_real_oddities),
         cmocka_unit_test(test_bad_list_bodies),
+        cmocka_unit_test(test_numbers_out_of_range),
         cmocka_unit_test(test_errors_and_details),
         cmocka_unit_test(test_minify),
         cmocka_unit_test(test_urls),

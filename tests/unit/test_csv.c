@@ -1026,6 +1026,196 @@ static void test_stop_on_signal(void **state)
     sigaction(SIGALRM, &old, NULL);
 }
 
+/* ---- line ends, duplicate columns, byte order marks, very wide headers ------------------ */
+
+/* text (NUL-terminated) read all four ways gives `want` each time. */
+static void expect_all_ways(const char *text, const ferry_csv_conf_t *conf, const char *want)
+{
+    for (int via = 0; via < VIA_COUNT; via++) {
+        char *got = run_via(via, text, strlen(text), "t.csv", conf, NULL);
+        if (strcmp(got, want) != 0)
+            fail_msg("via %d:\n--- got ---\n%s--- want ---\n%s", via, got, want);
+        free(got);
+    }
+}
+
+/* Replaces every "\n" of text with `eol` (CR for old Mac files, CRLF for Windows). */
+static char *with_line_end(const char *text, const char *eol)
+{
+    ferry_buf_t b = FERRY_BUF_INIT;
+    for (const char *p = text; *p; p++) {
+        if (*p == '\n')
+            ferry_buf_append_str(&b, eol);
+        else
+            ferry_buf_append_byte(&b, (unsigned char)*p);
+    }
+    ferry_buf_append_byte(&b, 0);
+    return (char *)b.data;
+}
+
+static void test_line_ends_lf_crlf_cr(void **state)
+{
+    /* the same narrow file with LF, CRLF and CR-only (old Mac) line ends, with a bad line
+     * (reported at its own line number) and a blank line; a line break inside quotes is
+     * data and is kept as written */
+    const char *lf = "ship,channel,ts,value\n"
+                     "s1,rpm,2024-05-01T00:00:00Z,1\n"
+                     "s1,rpm,2024-05-01T00:00:01Z\n"
+                     "\n"
+                     "s1,note,2024-05-01T00:00:02Z,\"two\nlines\"\n"
+                     "s2,rpm,2024-05-01T00:00:03Z,4\n";
+    static const char *const eols[] = {"\n", "\r\n", "\r"};
+    for (size_t i = 0; i < 3; i++) {
+        char *text = with_line_end(lf, eols[i]);
+        char want[600];
+        snprintf(want, sizeof want,
+                 "s1|rpm|2024-05-01T00:00:00.000000Z|L:1|-\n"
+                 "BAD t.csv:3: 3 fields, expected 4 (as in the header)\n"
+                 "s1|note|2024-05-01T00:00:02.000000Z|S:two%slines|-\n"
+                 "s2|rpm|2024-05-01T00:00:03.000000Z|L:4|-\n",
+                 eols[i]);
+        expect_all_ways(text, NULL, want);
+        ferry_csv_stats_t st;
+        free(run(text, NULL, &st));
+        assert_int_equal(st.lines, 7);
+        assert_int_equal(st.blank_lines, 1);
+        assert_int_equal(st.records, 4);
+        assert_int_equal(st.readings, 3);
+        free(text);
+    }
+    /* mixed line ends, a CR-only file without a final line end, a CR before the delimiter
+     * detection has seen a delimiter, and a wide CR-only file */
+    expect_all_ways(
+        "ship;channel;ts;value\rs1;a;2024-05-01;1\r\ns1;b;2024-05-01;2\ns1;c;2024-05-01;3", NULL,
+        "s1|a|2024-05-01T00:00:00.000000Z|L:1|-\n"
+        "s1|b|2024-05-01T00:00:00.000000Z|L:2|-\n"
+        "s1|c|2024-05-01T00:00:00.000000Z|L:3|-\n");
+    ferry_csv_conf_t conf;
+    ferry_csv_conf_init(&conf);
+    conf.shape = FERRY_CSV_WIDE;
+    expect_all_ways("ship\ttime\tx\ty\r\rs1\t2024-05-01\t1\t\"a\"\r", &conf,
+                    "s1|x|2024-05-01T00:00:00.000000Z|L:1|-\n"
+                    "s1|y|2024-05-01T00:00:00.000000Z|S:a|-\n");
+    /* a bad quote in a CR-only file costs one line, not the rest of the file */
+    expect_all_ways("ship,channel,ts,value\rs1,a,2024-05-01,\"x\"y\rs1,b,2024-05-01,2\r", NULL,
+                    "BAD t.csv:2: unexpected character after a closing quote\n"
+                    "s1|b|2024-05-01T00:00:00.000000Z|L:2|-\n");
+}
+
+static void test_duplicate_default_columns(void **state)
+{
+    /* a column found by its default name must be the only one of that name */
+    expect_open_error("ship,channel,ts,value,value\n", NULL, FERRY_USAGE,
+                      "t.csv: the header names 2 columns \"value\" (columns 4 and 5); choose one "
+                      "with --value-col N");
+    expect_open_error("ship,SHIP,channel,ts,value\n", NULL, FERRY_USAGE,
+                      "2 columns \"ship\" (columns 1 and 2); choose one with --ship-col N");
+    expect_open_error("ship,channel,ts,value,unit, Unit \n", NULL, FERRY_USAGE,
+                      "columns \"unit\" (columns 5 and 6); choose one with --unit-col N");
+    ferry_csv_conf_t conf;
+    ferry_csv_conf_init(&conf);
+    conf.shape = FERRY_CSV_WIDE;
+    expect_open_error("ship,time,a,time\n", &conf, FERRY_USAGE,
+                      "columns \"time\" (columns 2 and 4); choose one with --time-col N");
+    /* chosen by number, the duplicate is fine */
+    ferry_csv_conf_init(&conf);
+    conf.value_col = "5";
+    expect("ship,channel,ts,value,value\ns1,c,2024-05-01,1,2\n", &conf,
+           "s1|c|2024-05-01T00:00:00.000000Z|L:2|-\n");
+}
+
+static void test_byte_order_mark_only_at_the_start(void **state)
+{
+    /* the BOM at the very start is stripped; one anywhere else (files concatenated with
+     * their BOMs, an id pasted from a spreadsheet) makes its record bad */
+    expect_all_ways("\xef\xbb\xbfship,channel,ts,value\n"
+                    "s1,c,2024-05-01,1\n"
+                    "\xef\xbb\xbfship,channel,ts,value\n"
+                    "\xef\xbb\xbfs1,c,2024-05-01,2\n"
+                    "s1,c\xef\xbb\xbf,2024-05-01,3\n"
+                    "s1,c,2024-05-01,\"x\xef\xbb\xbfy\"\n"
+                    "s1,c,2024-05-01,4\n",
+                    NULL,
+                    "s1|c|2024-05-01T00:00:00.000000Z|L:1|-\n"
+                    "BAD t.csv:3: field 1 has a UTF-8 byte order mark (U+FEFF) in it; only the "
+                    "very start of the input may have one\n"
+                    "BAD t.csv:4: field 1 has a UTF-8 byte order mark (U+FEFF) in it; only the "
+                    "very start of the input may have one\n"
+                    "BAD t.csv:5: field 2 has a UTF-8 byte order mark (U+FEFF) in it; only the "
+                    "very start of the input may have one\n"
+                    "BAD t.csv:6: field 4 has a UTF-8 byte order mark (U+FEFF) in it; only the "
+                    "very start of the input may have one\n"
+                    "s1|c|2024-05-01T00:00:00.000000Z|L:4|-\n");
+    /* without a header the first record is data: a BOM after the stripped one is bad too */
+    ferry_csv_conf_t conf;
+    ferry_csv_conf_init(&conf);
+    conf.header = FERRY_CSV_HEADER_NO;
+    expect_all_ways("\xef\xbb\xbf\xef\xbb\xbfs1,c,2024-05-01,1\ns1,c,2024-05-01,2\n", &conf,
+                    "BAD t.csv:1: field 1 has a UTF-8 byte order mark (U+FEFF) in it; only the "
+                    "very start of the input may have one\n"
+                    "s1|c|2024-05-01T00:00:00.000000Z|L:2|-\n");
+    /* a second BOM in a header row is an unusable header */
+    expect_open_error("\xef\xbb\xbf\xef\xbb\xbfship,channel,ts,value\n", NULL, FERRY_POISON,
+                      "t.csv:1: header column 1 has a UTF-8 byte order mark (U+FEFF) in it");
+    conf.header = FERRY_CSV_HEADER_AUTO;
+    conf.shape = FERRY_CSV_WIDE;
+    expect_open_error("ship,time,a,b\xef\xbb\xbf\n", &conf, FERRY_POISON,
+                      "header column 4 has a UTF-8 byte order mark");
+    expect_all_ways("ship,time,a,b\ns1,2024-05-01,1,\xef\xbb\xbf\n", &conf,
+                    "BAD t.csv:2: field 4 has a UTF-8 byte order mark (U+FEFF) in it; only the "
+                    "very start of the input may have one\n");
+}
+
+static void test_wide_header_of_100k_columns(void **state)
+{
+    /* 100,000 channels: the duplicate check must not compare every pair (it took 99 s) */
+    enum { N = 100000 };
+    ferry_buf_t b = FERRY_BUF_INIT;
+    ferry_buf_append_str(&b, "ship,time");
+    for (int i = 0; i < N; i++)
+        ferry_buf_appendf(&b, ",channel.%d", i);
+    ferry_buf_append_str(&b, "\ns1,2024-05-01");
+    for (int i = 0; i < N; i++)
+        ferry_buf_appendf(&b, ",%d", i);
+    ferry_buf_append_str(&b, "\n");
+    size_t header_len = strlen("ship,time");
+    for (int i = 0; i < N; i++)
+        header_len += (size_t)snprintf(NULL, 0, ",channel.%d", i);
+    ferry_csv_conf_t conf;
+    ferry_csv_conf_init(&conf);
+    conf.shape = FERRY_CSV_WIDE;
+    FILE *fp;
+    pid_t child;
+    ferry_err_t err;
+    ferry_csv_t *c =
+        open_via(VIA_FILE, (const char *)b.data, b.len, "t.csv", &conf, &fp, &child, &err);
+    if (!c)
+        fail_msg("open failed: %s", err.msg);
+    ferry_reading_t r;
+    int n = 0;
+    while (ferry_csv_next(c, &r, &err) == FERRY_CSV_READING) {
+        char want[32];
+        snprintf(want, sizeof want, "channel.%d", n);
+        assert_int_equal(r.type, FERRY_VALUE_LONG);
+        assert_int_equal(r.v.l, n);
+        assert_int_equal(r.channel_id.len, strlen(want));
+        assert_memory_equal(r.channel_id.ptr, want, strlen(want));
+        n++;
+    }
+    assert_int_equal(n, N);
+    close_via(c, fp, child);
+
+    /* and a duplicate among them, found with both columns named */
+    ferry_buf_t h = FERRY_BUF_INIT;
+    ferry_buf_append(&h, b.data, header_len);
+    ferry_buf_append_str(&h, ",channel.7\n");
+    ferry_buf_append_byte(&h, 0);
+    expect_open_error((const char *)h.data, &conf, FERRY_POISON,
+                      "channel \"channel.7\" is in the header twice (columns 10 and 100003)");
+    ferry_buf_free(&h);
+    ferry_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1048,6 +1238,10 @@ int main(void)
         cmocka_unit_test(test_bad_record_bytes),
         cmocka_unit_test(test_small_buffer_and_long_records),
         cmocka_unit_test(test_stop_on_signal),
+        cmocka_unit_test(test_line_ends_lf_crlf_cr),
+        cmocka_unit_test(test_duplicate_default_columns),
+        cmocka_unit_test(test_byte_order_mark_only_at_the_start),
+        cmocka_unit_test(test_wide_header_of_100k_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

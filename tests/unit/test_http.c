@@ -1,8 +1,9 @@
 /* test_http.c - the HTTP client of include/ferry/http.h against a small HTTP server in a
  * thread of this test (127.0.0.1, a free port): JSON POST with retries on 503 and 429 until a
  * 200, 409 passed back without retry, basic and bearer auth sent, retries running out,
- * connection refused, timeouts, bad URLs, body size limit, and the multi engine running
- * transfers concurrently and cancelling them. */
+ * connection refused, timeouts, bad URLs, body size limit (not read further, not retried),
+ * redirects followed up to a limit, and the multi engine running transfers concurrently and
+ * cancelling them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,7 +31,9 @@ typedef struct srv {
     pthread_t th;
     const int *script; /* statuses to answer in turn; the last one repeats */
     int nscript;
-    size_t body_size; /* size of the 200 body (default: {"ok":true}) */
+    size_t body_size;   /* size of the 200 body (default: {"ok":true}) */
+    int no_length;      /* send the 200 body without Content-Length (connection close) */
+    char location[128]; /* Location of 3xx answers */
     volatile int stop;
     int served;
     char last[8192];
@@ -105,11 +108,18 @@ static void serve_one(srv_t *s, int cfd)
     } else {
         body = strdup(status == 200 ? "{\"ok\":true}" : "{\"error\":\"scripted\"}");
     }
-    char head[512];
+    char head[512], extra[200] = "";
+    if (status == 429)
+        snprintf(extra, sizeof extra, "Retry-After: 0\r\n");
+    else if (status / 100 == 3)
+        snprintf(extra, sizeof extra, "Location: %s\r\n", s->location);
+    char length[64] = "";
+    if (!(status == 200 && s->no_length))
+        snprintf(length, sizeof length, "Content-Length: %zu\r\n", strlen(body));
     int hl = snprintf(head, sizeof head,
                       "HTTP/1.1 %d Scripted\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\nConnection: close\r\n%s\r\n",
-                      status, strlen(body), status == 429 ? "Retry-After: 0\r\n" : "");
+                      "%sConnection: close\r\n%s\r\n",
+                      status, length, extra);
     send(cfd, head, (size_t)hl, MSG_NOSIGNAL);
     send(cfd, body, strlen(body), MSG_NOSIGNAL);
     free(body);
@@ -309,14 +319,75 @@ static void test_timeout_and_body_limit(void **state)
     req.url = url;
     req.timeout_ms = 5000;
     req.max_body = 1000;
+    /* announced larger (Content-Length): refused before the body is read */
     assert_int_equal(ferry_http_perform(&req, &resp, &err), FERRY_OK);
-    assert_int_equal(resp.outcome, FERRY_HTTP_TRANSPORT);
-    assert_non_null(strstr(resp.error, "larger than 1000"));
+    assert_int_equal(resp.outcome, FERRY_HTTP_LIMIT);
+    assert_true(resp.too_large);
+    assert_false(ferry_http_retriable(&resp));
+    assert_int_equal(resp.content_length, 100000);
+    assert_non_null(strstr(resp.error, "larger than 1000 bytes (Content-Length: 100000)"));
+    assert_true(resp.body.len <= 1000);
     ferry_http_response_free(&resp);
+    /* not announced: read up to the limit, then no further */
+    s.no_length = 1;
+    assert_int_equal(ferry_http_perform(&req, &resp, &err), FERRY_OK);
+    assert_int_equal(resp.outcome, FERRY_HTTP_LIMIT);
+    assert_true(resp.too_large);
+    assert_int_equal(resp.body.len, 1000);
+    assert_non_null(strstr(resp.error, "larger than 1000 bytes; not read further"));
+    ferry_http_response_free(&resp);
+    s.no_length = 0;
     req.max_body = 0;
     assert_int_equal(ferry_http_perform(&req, &resp, &err), FERRY_OK);
     assert_int_equal(resp.status, 200);
     assert_int_equal(resp.body.len, 100000);
+    ferry_http_response_free(&resp);
+    srv_stop(&s);
+}
+
+static void test_redirects(void **state)
+{
+    /* 301, 302, 307 and 308 are followed (to the Location, here the same server) */
+    static const int script[] = {301, 302, 307, 308, 200};
+    srv_t s;
+    srv_start(&s, script, 5);
+    snprintf(s.location, sizeof s.location, "http://127.0.0.1:%d/moved", s.port);
+    char url[128];
+    url_of(url, sizeof url, s.port, "/first");
+    ferry_http_request_t req = {0};
+    req.url = url;
+    req.timeout_ms = 5000;
+    ferry_http_response_t resp;
+    ferry_err_t err;
+    assert_int_equal(ferry_http_perform(&req, &resp, &err), FERRY_OK);
+    assert_int_equal(resp.outcome, FERRY_HTTP_RESPONSE);
+    assert_int_equal(resp.status, 200);
+    assert_string_equal(ferry_buf_cstr(&resp.body), "{\"ok\":true}");
+    assert_int_equal(s.served, 5);
+    assert_non_null(strstr(s.last, "GET /moved "));
+    ferry_http_response_free(&resp);
+    srv_stop(&s);
+
+    /* a redirect loop ends at the limit, not retried */
+    static const int loop[] = {302};
+    srv_start(&s, loop, 1);
+    snprintf(s.location, sizeof s.location, "http://127.0.0.1:%d/again", s.port);
+    url_of(url, sizeof url, s.port, "/loop");
+    req.url = url;
+    req.max_redirects = 3;
+    int attempts = 0;
+    assert_int_equal(ferry_http_request_retry(&req, NULL, &resp, &attempts, &err), FERRY_OK);
+    assert_int_equal(resp.outcome, FERRY_HTTP_LIMIT);
+    assert_false(resp.too_large);
+    assert_string_equal(resp.error, "more than 3 redirects");
+    assert_int_equal(attempts, 1);
+    assert_int_equal(s.served, 4);
+    ferry_http_response_free(&resp);
+    /* and none are followed when asked so */
+    req.max_redirects = -1;
+    assert_int_equal(ferry_http_perform(&req, &resp, &err), FERRY_OK);
+    assert_int_equal(resp.outcome, FERRY_HTTP_RESPONSE);
+    assert_int_equal(resp.status, 302);
     ferry_http_response_free(&resp);
     srv_stop(&s);
 }
@@ -398,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_retries_run_out),
         cmocka_unit_test(test_connection_refused_and_bad_urls),
         cmocka_unit_test(test_timeout_and_body_limit),
+        cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_multi),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
