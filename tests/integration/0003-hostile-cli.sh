@@ -54,7 +54,8 @@ for bad in "bad topic" "bad/topic" "" ".."; do
     check_eq "--topic '$bad' is a usage error" 2 "$(exit_code timeout 20 "$FERRY_BIN" dualwrite --pg "$FERRY_PG_URL" -b "$FERRY_BROKERS" --topic "$bad")"
 done
 check_eq "tail --topic '' is a usage error" 2 "$(exit_code timeout 20 "$FERRY_BIN" tail -b "$FERRY_BROKERS" --topic '' --until-idle 1s)"
-long=$(python3 -c "print('hc' + 'a' * 244)")  # 246 characters: its .dlq would be 250
+u=$(unique hc)
+long=$(python3 -c "import sys; u = sys.argv[1]; print(u + 'a' * (246 - len(u)))" "$u")  # 246 characters: its .dlq would be 250
 check_eq "setup --topic <246 characters> is a usage error" 2 "$(exit_code ferry setup --skip-pg -b "$FERRY_BROKERS" --topic "$long")"
 check "  the reason is the .dlq's length" grep -q 'dead-letter topic' "$TMP/err"
 kcat -L -b "$FERRY_BROKERS" >"$TMP/md" 2>&1
