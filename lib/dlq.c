@@ -37,6 +37,51 @@ static rd_kafka_headers_t *dlq_headers(rd_kafka_headers_t *hdrs, const char *src
     return hdrs;
 }
 
+#define DLQ_DEFAULT_MAX_BYTES 1048588 /* Kafka's default max.message.bytes */
+#define DLQ_OVERHEAD          1024    /* record and batch framing, with room to spare */
+
+static size_t headers_size(rd_kafka_headers_t *h)
+{
+    size_t total = 0;
+    const char *name;
+    const void *val;
+    size_t len;
+    for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &len) == 0; i++)
+        total += strlen(name) + len + 8;
+    return total;
+}
+
+/* How much of a dead letter's value fits under `limit` bytes with its key and headers: all of
+ * it, or what fits, with ferry.dlq.truncated = "true" and ferry.source.size added to hdrs (a
+ * dead letter too big to send whole would fail for ever and wedge its worker). */
+static size_t fit_value(rd_kafka_headers_t *hdrs, size_t keylen, size_t len, int64_t limit,
+                        const char *src_topic, int32_t partition, int64_t offset, const char *topic)
+{
+    int64_t room = limit - (int64_t)keylen - (int64_t)headers_size(hdrs) - DLQ_OVERHEAD - 64;
+    if ((int64_t)len <= room)
+        return len;
+    char size[32];
+    snprintf(size, sizeof size, "%zu", len);
+    rd_kafka_header_add(hdrs, "ferry.dlq.truncated", -1, "true", -1);
+    rd_kafka_header_add(hdrs, "ferry.source.size", -1, size, -1);
+    size_t keep = room > 0 ? (size_t)room : 0;
+    ferry_warn("dead letter of %s[%d]@%lld is %zu bytes, more than %s takes: truncated to %zu",
+               src_topic, partition, (long long)offset, len, topic, keep);
+    return keep;
+}
+
+/* The producer's own limit (message.max.bytes), which a dead letter sent through it must keep
+ * under. */
+static int64_t producer_limit(ferry_producer_t *p)
+{
+    char v[32];
+    size_t sz = sizeof v;
+    if (rd_kafka_conf_get(rd_kafka_conf(ferry_producer_rk(p)), "message.max.bytes", v, &sz) !=
+        RD_KAFKA_CONF_OK)
+        return 1000000;
+    return strtoll(v, NULL, 10);
+}
+
 ferry_status ferry_dlq_send_raw(ferry_producer_t *p, const char *src_topic, int32_t partition,
                                 int64_t offset, int64_t timestamp_ms, const void *key,
                                 size_t keylen, const void *value, size_t len,
@@ -47,6 +92,8 @@ ferry_status ferry_dlq_send_raw(ferry_producer_t *p, const char *src_topic, int3
     ferry_dlq_topic(src_topic, topic, sizeof topic);
     rd_kafka_headers_t *hdrs = dlq_headers(rd_kafka_headers_new(8), src_topic, partition, offset,
                                            timestamp_ms, error_class, reason, message);
+    len = fit_value(hdrs, key ? keylen : 0, len, producer_limit(p), src_topic, partition, offset,
+                    topic);
     return ferry_producer_send(p, topic, RD_KAFKA_PARTITION_UA, key, keylen, value, len, hdrs, NULL,
                                err);
 }
@@ -67,14 +114,13 @@ ferry_status ferry_dlq_send(ferry_producer_t *p, const rd_kafka_message_t *src,
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(src, &tstype);
     dlq_headers(hdrs, src_topic, src->partition, src->offset, ts, error_class, reason, message);
+    size_t len = fit_value(hdrs, src->key ? src->key_len : 0, src->len, producer_limit(p),
+                           src_topic, src->partition, src->offset, topic);
     return ferry_producer_send(p, topic, RD_KAFKA_PARTITION_UA, src->key, src->key_len,
-                               src->payload, src->len, hdrs, NULL, err);
+                               src->payload, len, hdrs, NULL, err);
 }
 
 /* ---- the dead-letter writer --------------------------------------------------------------- */
-
-#define DLQ_DEFAULT_MAX_BYTES 1048588 /* Kafka's default max.message.bytes */
-#define DLQ_OVERHEAD          1024    /* record and batch framing, with room to spare */
 
 typedef struct dlq_entry {
     char *topic;
@@ -180,17 +226,6 @@ static int64_t topic_limit(ferry_dlq_t *d, const char *topic)
     return max;
 }
 
-static size_t headers_size(rd_kafka_headers_t *h)
-{
-    size_t total = 0;
-    const char *name;
-    const void *val;
-    size_t len;
-    for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &len) == 0; i++)
-        total += strlen(name) + len + 8;
-    return total;
-}
-
 static ferry_status entry_send(ferry_dlq_t *d, dlq_entry_t *e, ferry_err_t *err)
 {
     e->state = 0;
@@ -224,18 +259,8 @@ ferry_status ferry_dlq_put(ferry_dlq_t *d, const rd_kafka_message_t *src, ferry_
     e->keylen = src->key ? src->key_len : 0;
     e->key = e->keylen ? ferry_xmemdup(src->key, e->keylen) : NULL;
     /* too big for the DLQ topic: keep what fits, say so and how big it was */
-    int64_t room = topic_limit(d, topic) - (int64_t)e->keylen - (int64_t)headers_size(hdrs) -
-                   DLQ_OVERHEAD - 64;
-    e->len = src->len;
-    if ((int64_t)src->len > room) {
-        char size[32];
-        snprintf(size, sizeof size, "%zu", src->len);
-        rd_kafka_header_add(hdrs, "ferry.dlq.truncated", -1, "true", -1);
-        rd_kafka_header_add(hdrs, "ferry.source.size", -1, size, -1);
-        e->len = room > 0 ? (size_t)room : 0;
-        ferry_warn("dead letter of %s[%d]@%lld is %zu bytes, more than %s takes: truncated to %zu",
-                   src_topic, src->partition, (long long)src->offset, src->len, topic, e->len);
-    }
+    e->len = fit_value(hdrs, e->keylen, src->len, topic_limit(d, topic), src_topic, src->partition,
+                       src->offset, topic);
     e->value = e->len ? ferry_xmemdup(src->payload, e->len) : NULL;
     e->hdrs = hdrs;
     if (d->n == d->cap) {

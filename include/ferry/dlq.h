@@ -25,7 +25,10 @@
 /* Writes "<topic>.dlq" into out. */
 void ferry_dlq_topic(const char *topic, char *out, size_t outsz);
 
-/* Dead-letters a consumed message. */
+/* Dead-letters a consumed message (through any producer, e.g. a worker's transactional one):
+ * a value that would not fit under the producer's message.max.bytes with its key and headers
+ * is cut to fit, with ferry.dlq.truncated = "true" and ferry.source.size (a dead letter that
+ * cannot be sent would fail its transaction on every attempt). _raw does the same. */
 ferry_status ferry_dlq_send(ferry_producer_t *p, const rd_kafka_message_t *src,
                             ferry_status error_class, const char *reason, const char *message,
                             ferry_err_t *err);
