@@ -10,6 +10,7 @@
 #  - cutover refused before verify and allowed after; the view returns the same rows;
 #  - rollback of one ship from a time on, dual-write replayed from there, backfill and verify
 #    again: passes, and the other ships were untouched throughout.
+FERRY_TEST_LIMIT=${FERRY_TEST_LIMIT:-2100} # the 10-million-row run: see tests/CMakeLists.txt
 . "$(dirname "$0")/lib.sh"
 SHIPS=${MIG_SHIPS:-10}
 CH=${MIG_CHANNELS:-100}

@@ -12,8 +12,10 @@ rc=0
 (cd "$src" && scripts/demo) >"$TMP/demo.out" 2>"$TMP/demo.err" || rc=$?
 check_eq "scripts/demo exits 0" 0 "$rc"
 check "scripts/demo prints its closing line" grep -q '^== demo: done\. The stack is still up' "$TMP/demo.err"
-check "the demo showed readings from ferry.telemetry" grep -qE '^ferry\.telemetry: [1-9][0-9]* readings from 3 ships' "$TMP/demo.out"
-check "the demo showed movies from ferry.movies" grep -qE '^ferry\.movies: [1-9][0-9]* movies' "$TMP/demo.out"
-check "five telemetry lines were listed" test "$(grep -cE '^IMO-' "$TMP/demo.out")" -ge 5
+# 120 readings of 3 ships from its JSON lines, 6000 of 3 more from the simulator
+check "the demo showed readings from ferry.telemetry" grep -qE '^ferry\.telemetry: 6120 readings from 6 ships' "$TMP/demo.out"
+check "the demo showed the 20 movies of ferry.movies" grep -qE '^ferry\.movies: 20 movies' "$TMP/demo.out"
+check "five telemetry lines were listed" test "$(grep -cE $'^IMO-?[0-9]+\t' "$TMP/demo.out")" -eq 5
+check "the demo showed what landed in PostgreSQL" grep -qE '^ +6120 \| +6$' "$TMP/demo.out"
 if [ "$T_FAIL" != 0 ]; then tail -30 "$TMP/demo.err"; fi
 finish

@@ -13,6 +13,25 @@ T_PASS=0
 T_FAIL=0
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# A wall-clock limit of the test's own (FERRY_TEST_LIMIT seconds, default 600), well under
+# ctest's: past it the test is stopped with a line saying what it was waiting for (wait_for
+# records that), instead of hanging until ctest kills it without a word. The watchdog ends
+# with the test.
+T_LIMIT=${FERRY_TEST_LIMIT:-600}
+T_SELF=$$
+(
+    trap - EXIT
+    end=$((SECONDS + T_LIMIT))
+    while kill -0 "$T_SELF" 2>/dev/null; do
+        if ((SECONDS >= end)); then
+            echo "not ok - $(basename "$0") ran past its limit of ${T_LIMIT} s; it was waiting for: $(cat "$TMP/.waiting" 2>/dev/null || echo 'nothing recorded (a command that did not return)')" >&2
+            pkill -TERM -P "$T_SELF" 2>/dev/null
+            kill -TERM "$T_SELF" 2>/dev/null
+            break
+        fi
+        sleep 1
+    done
+) </dev/null >/dev/null 2>&2 &
 unique() { echo "$1.$$.$(date +%s%N | tail -c 10)"; }
 ok() { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
 not_ok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
@@ -56,10 +75,15 @@ new_topic() {
 # wait_for COND_CMD... : polls a command until it succeeds (60 s at most).
 wait_for() {
     local deadline=$((SECONDS + ${WAIT_SECONDS:-60}))
+    echo "$* (since ${SECONDS} s of the test, for ${WAIT_SECONDS:-60} s)" >"$TMP/.waiting" 2>/dev/null || true
     until "$@"; do
-        ((SECONDS < deadline)) || return 1
+        if ((SECONDS >= deadline)); then
+            echo "# wait_for gave up after ${WAIT_SECONDS:-60} s: $*" >&2
+            return 1
+        fi
         sleep 0.5
     done
+    rm -f "$TMP/.waiting"
 }
 
 # check_wide DBURL: prints "channels narrow_values missing extra mismatched" (the tests'
@@ -92,8 +116,26 @@ dw_expect_exact() {
         "$(psql "$db" -qAtc 'select count(*) from ferry.ship_state')"
 }
 
-# group_lag GROUP TOPIC: total lag of the group on the topic, from Kafka's own tool.
+# group_lag GROUP TOPIC: total lag of the group on the topic, from Kafka's own tool, checked
+# partition by partition (end offset - committed offset). Prints "error: ..." instead of a
+# number when it cannot be told: the tool failed (it exits 0 on an unknown group), the group
+# has no row for a partition of the topic, or a partition has no committed offset ("-") - so
+# `check_eq ... 0 "$(group_lag ...)"` fails then, instead of reading them as 0.
 group_lag() {
-    "$FERRY_SOURCE_DIR/scripts/kafka-tool" consumer-groups --bootstrap-server "$FERRY_BROKERS" \
-        --describe --group "$1" 2>/dev/null | awk -v t="$2" '$2 == t { s += $6 } END { print s + 0 }'
+    local out parts
+    out=$("$FERRY_SOURCE_DIR/scripts/kafka-tool" consumer-groups --bootstrap-server "$FERRY_BROKERS" \
+        --describe --group "$1" 2>&1) || { echo "error: kafka-consumer-groups failed: ${out:0:200}"; return 0; }
+    if grep -qE '^Error|Exception' <<<"$out"; then
+        echo "error: $(grep -m1 -E '^Error|Exception' <<<"$out" | cut -c1-200)"
+        return 0
+    fi
+    parts=$(kcat -L -b "$FERRY_BROKERS" -t "$2" 2>/dev/null | grep -c '^ *partition [0-9]*,' || true)
+    awk -v t="$2" -v want="$parts" '
+        $2 == t { n++; seen[$3] = 1
+                  if ($4 !~ /^[0-9]+$/ || $5 !~ /^[0-9]+$/) { bad = bad " " $3 "(committed " $4 ", end " $5 ")"; next }
+                  s += $5 - $4 }
+        END { if (want == 0) { print "error: topic " t " has no partitions (unknown topic?)"; exit }
+              if (n != want) { print "error: the group has " n " of the " want " partitions of " t; exit }
+              if (bad != "") { print "error: no committed offset for partition(s)" bad; exit }
+              print s }' <<<"$out"
 }
