@@ -49,6 +49,7 @@ check "the API key never appears on stderr" bash -c "! grep -q -- '$key' '$TMP/c
 # ---- what the server saw ----
 log=$TMDB_LOG
 check "the server never saw more than $rate requests in any 1 s window" $CRAWL_CHECK window "$log" $rate
+check "  and the limiter let the rate through: at least $((rate * 3 / 4)) in its busiest 1 s window" $CRAWL_CHECK window "$log" $rate --at-least $((rate * 3 / 4))
 check_eq "every request carried the key (and only the key)" 0 \
     "$(grep -vc '"auth": "key"' "$log" || true)"
 check_eq "list requests: 10 pages + 429 + 2x500 + timeout" 14 "$(count_requests "$log" list)"

@@ -57,6 +57,7 @@ check_eq "run 2 requested every page not recorded, each once" \
 check_eq "all $pages pages are recorded as done" "$(seq 1 $pages | tr '\n' ' ')" \
     "$(progress_pages "$ptopic" "$job" | tr '\n' ' ')"
 check "the server never saw more than $rate requests in any 1 s window" $CRAWL_CHECK window "$TMDB_LOG" $rate
+check "  and the limiter let the rate through: at least $((rate * 3 / 4)) in its busiest 1 s window" $CRAWL_CHECK window "$TMDB_LOG" $rate --at-least $((rate * 3 / 4))
 
 check_eq "tail exits 0" 0 "$(exit_code ferry tail --topic "$topic" --meta --until-idle 3s)"
 cp "$TMP/out" "$TMP/tail.jsonl"

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """crawl_check.py - checks for the crawl integration tests (used by 01NN-crawl*.sh).
 
-  crawl_check.py window LOG RATE
+  crawl_check.py window LOG RATE [--at-least N]
       max number of requests the test server saw in any 1-second window (half-open, by
-      arrival time); exit 1 when it is above RATE.
+      arrival time); exit 1 when it is above RATE, or (with --at-least) below N: a limiter
+      far too slow must fail as well as one too fast.
   crawl_check.py compare SERVED TAIL --job J --endpoint E [--language L] [--region R]
                  [--details] [--pages A-B]
       every movie of every list page the server served (SERVED, tests/tmdb_server.py
@@ -35,8 +36,11 @@ def cmd_window(args):
             j += 1
         if i - j + 1 > best:
             best, at = i - j + 1, ts[j]
-    print("requests %d, max in any 1 s window %d (limit %s)" % (len(ts), best, args.rate))
-    return 0 if best <= float(args.rate) else 1
+    print("requests %d, max in any 1 s window %d (limit %s, at least %s)"
+          % (len(ts), best, args.rate, args.at_least))
+    if best > float(args.rate):
+        return 1
+    return 0 if args.at_least is None or best >= float(args.at_least) else 1
 
 
 def feq(a, b):
@@ -130,6 +134,7 @@ def main():
     w = sub.add_parser("window")
     w.add_argument("log")
     w.add_argument("rate")
+    w.add_argument("--at-least", dest="at_least")
     c = sub.add_parser("compare")
     c.add_argument("served")
     c.add_argument("tail")
