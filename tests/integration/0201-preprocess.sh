@@ -108,6 +108,13 @@ psql "$FERRY_PG_URL" -Atc "select content_id, user_id, watch_seconds, rating,
     sort >"$TMP/watch_rows"
 check_eq "watch_log has rows" 1 "$([ "$(wc -l <"$TMP/watch_rows")" -gt "$n_ids" ] && echo 1)"
 check "watch_log = the events of the stored fetches" diff -q "$TMP/from_events" "$TMP/watch_rows"
+# and = the derivation of docs/movies.md, computed again by an oracle written from that text
+psql "$FERRY_PG_URL" -Atc "select content_id, user_id, watch_seconds, rating, popularity,
+    (extract(epoch from event_time) * 1000000)::bigint from ${tab}_w1" | tr '|' '\t' >"$TMP/watch_full"
+python3 "$(dirname "$0")/movie_oracle.py" "$TMP/expected.json" "$TMP/watch_full" >"$TMP/oracle.out" || true
+tail -1 "$TMP/oracle.out"
+check "watch_log = the documented derivation of each stored fetch (an independent oracle)" \
+    awk '/^rows expected/ { ok = $3 == $5 && $3 > 0 && $7 == 0 } END { exit !ok }' "$TMP/oracle.out"
 check_eq "watch times within the 120-minute runtime, ratings 0.5..5" 0 \
     "$(psql "$FERRY_PG_URL" -Atc "select count(*) from ${tab}_w1 where watch_seconds not between 0
         and 7200 or rating not between 0.5 and 5")"
