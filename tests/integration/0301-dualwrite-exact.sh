@@ -19,6 +19,17 @@ for i in 1 2; do
         --progress 0 -X session.timeout.ms=6000 2>"$TMP/w$i.log" &
     pids[$i]=$!
 done
+# Once every reading is in the narrow table, the workers must see the group caught up and exit
+# within seconds: waiting on them blindly hung the suite when offsets were never committed.
+all_in() { [ "$(psql "$db" -qAtc 'select count(*) from telemetry_narrow')" = 1000000 ]; }
+WAIT_SECONDS=600
+check "every reading reaches the narrow table" wait_for all_in
+WAIT_SECONDS=60
+gone() { ! kill -0 "${pids[1]}" 2>/dev/null && ! kill -0 "${pids[2]}" 2>/dev/null; }
+if ! wait_for gone; then
+    not_ok "the workers exit within 60 s of writing everything (are offsets committed?)"
+    kill -TERM "${pids[1]}" "${pids[2]}" 2>/dev/null || true
+fi
 for i in 1 2; do
     rc=0; wait "${pids[$i]}" || rc=$?
     check_eq "worker $i exits 0" 0 "$rc"
