@@ -12,6 +12,7 @@ that contracts_lib.sh makes. It is also the example of docs/contracts.md.
             CRC-64-AVRO fingerprint that fastavro computes itself from --schema)
 """
 import argparse
+import datetime
 import io
 import json
 import sys
@@ -79,6 +80,18 @@ def produce(a):
     print("produced %d readings with %s" % (n, a.schema), file=sys.stderr)
 
 
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def plain(v):
+    """timestamp-micros fields come back as datetimes: as the microseconds on the wire."""
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items()}
+    if isinstance(v, datetime.datetime):
+        return (v - EPOCH) // datetime.timedelta(microseconds=1)
+    return v
+
+
 def read(a):
     c = Consumer({"bootstrap.servers": a.brokers, "group.id": a.group,
                   "auto.offset.reset": "earliest", "enable.auto.commit": False})
@@ -108,7 +121,7 @@ def read(a):
             v = fastavro.schemaless_reader(body, parsed)
             if body.read():
                 sys.exit("trailing bytes after the Avro body")
-        got.append(json.dumps(v, sort_keys=True, ensure_ascii=False))
+        got.append(json.dumps(plain(v), sort_keys=True, ensure_ascii=False))
     c.close()
     for line in sorted(got):
         print(line)
