@@ -6,6 +6,7 @@ that contracts_lib.sh makes. It is also the example of docs/contracts.md.
   produce   TelemetryReading records through the registry with a given schema file; writes
             every reading it sent to --expected as "ship|channel|ts_us|kind|value|unit"
             (kind: d double, l long, b boolean, s string, n null), the test's oracle
+  send-raw  sends records that produce --raw-out serialized earlier, without the registry
   read      reads --count records and prints each value as one sorted-keys JSON line:
             --framing registry with confluent-kafka's AvroDeserializer (schema by id from the
             registry), --framing single-object with fastavro alone (header C3 01 and the
@@ -19,7 +20,7 @@ import sys
 
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
-from confluent_kafka import Consumer, SerializingProducer
+from confluent_kafka import Consumer, Producer, SerializingProducer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
@@ -62,6 +63,7 @@ def produce(a):
     ser = AvroSerializer(sr, schema_str, conf={"auto.register.schemas": True})
     p = SerializingProducer({"bootstrap.servers": a.brokers, "key.serializer": StringSerializer(),
                              "value.serializer": ser, "enable.idempotence": True})
+    raw = open(a.raw_out, "w") if a.raw_out else None
     failed = []
     n = 0
     with open(a.expected, "a") as out:
@@ -69,12 +71,18 @@ def produce(a):
             for ship in range(1, a.ships + 1):
                 for ch in range(a.channels):
                     rec, line = reading(fields, ship, ch, tick, a.t0_us)
-                    p.produce(a.topic, key=rec["ship_id"], value=rec,
-                              on_delivery=lambda err, msg: err and failed.append(err))
+                    if raw:  # serialized now (the schema registered), sent later by send-raw
+                        ctx = SerializationContext(a.topic, MessageField.VALUE)
+                        raw.write("%s\t%s\n" % (rec["ship_id"], ser(rec, ctx).hex()))
+                    else:
+                        p.produce(a.topic, key=rec["ship_id"], value=rec,
+                                  on_delivery=lambda err, msg: err and failed.append(err))
                     out.write(line + "\n")
                     n += 1
                 p.poll(0)
     p.flush(60)
+    if raw:
+        raw.close()
     if failed:
         sys.exit("delivery failed: %s" % failed[0])
     print("produced %d readings with %s" % (n, a.schema), file=sys.stderr)
@@ -127,6 +135,20 @@ def read(a):
         print(line)
 
 
+def send_raw(a):
+    """Sends what produce --raw-out serialized, byte for byte, without asking the registry."""
+    p = Producer({"bootstrap.servers": a.brokers, "enable.idempotence": True})
+    failed = []
+    for line in open(a.file):
+        key, value = line.rstrip("\n").split("\t")
+        p.produce(a.topic, key=key, value=bytes.fromhex(value),
+                  on_delivery=lambda err, msg: err and failed.append(err))
+        p.poll(0)
+    p.flush(60)
+    if failed:
+        sys.exit("delivery failed: %s" % failed[0])
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -141,6 +163,11 @@ def main():
     p.add_argument("--ticks", type=int, default=20)
     p.add_argument("--tick0", type=int, default=0)
     p.add_argument("--t0-us", type=int, default=1767225600000000)
+    p.add_argument("--raw-out", help="serialize to this file instead of producing")
+    sr = sub.add_parser("send-raw")
+    sr.add_argument("--brokers", required=True)
+    sr.add_argument("--topic", required=True)
+    sr.add_argument("--file", required=True)
     r = sub.add_parser("read")
     r.add_argument("--brokers", required=True)
     r.add_argument("--registry")
@@ -150,7 +177,7 @@ def main():
     r.add_argument("--schema")
     r.add_argument("--count", type=int, required=True)
     a = ap.parse_args()
-    produce(a) if a.cmd == "produce" else read(a)
+    {"produce": produce, "read": read, "send-raw": send_raw}[a.cmd](a)
 
 
 if __name__ == "__main__":
