@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/contracts_lib.sh"
 base=$(unique it.contracts.rb)
-for t in reg so simreg simso; do new_topic "$base.$t" 2; done
+for t in reg so simreg simso clash; do new_topic "$base.$t" 2; done
 
 cat >"$TMP/in.jsonl" <<'JSON'
 {"ship_id":"R1","channel_id":"a","timestamp":1767225600000000,"value":1.25,"unit":"kn","source":"t"}
@@ -55,4 +55,13 @@ check_eq "AvroDeserializer decoded 200 simulator readings" 200 "$(wc -l <"$TMP/s
 check_eq "200 distinct readings" 200 "$(jq -r '[.ship_id, .channel_id, .timestamp] | @tsv' "$TMP/sim.reg" | sort -u | wc -l)"
 check "fastavro decodes the same 200 readings from the single-object topic" diff "$TMP/sim.reg" "$TMP/sim.so"
 check_eq "readings start at the --start time" 1767225600000000 "$(jq -s 'map(.timestamp) | min' "$TMP/sim.reg")"
+
+# An incompatible schema already registered for the topic: ferry stops before sending anything.
+jq '.fields[0].type = "int"' "$SCHEMA_V1" | jq -Rs '{schema: .}' |
+    curl -fsS -o /dev/null -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
+        --data-binary @- "$FERRY_SCHEMA_REGISTRY/subjects/$base.clash-value/versions"
+check_eq "telemetry exits 1 when the registry refuses ferry's schema" 1 "$(exit_code ferry telemetry \
+    --topic "$base.clash" --count 10 --progress 0 --schema-registry "$FERRY_SCHEMA_REGISTRY")"
+check "... with the registry's message (HTTP 409, incompatible)" grep -q 'HTTP 409: .*Incompatible' "$TMP/err"
+check_eq "... and nothing was sent" 0 "$(kcat -C -b "$FERRY_BROKERS" -t "$base.clash" -e -q -f 'x\n' | wc -l)"
 finish
