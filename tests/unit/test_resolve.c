@@ -53,7 +53,7 @@ static void read_ok(pair_t *p, const unsigned char *data, size_t len)
 
 static avro_value_t field(avro_value_t *rec, const char *name)
 {
-    avro_value_t f;
+    avro_value_t f = {NULL, NULL};
     if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
         fail_msg("no field %s", name);
     return f;
