@@ -320,6 +320,12 @@ static int index_records(ferry_schema_t *fs, const json_t *j, avro_schema_t a, i
     if (!json_is_string(jtype))
         return index_records(fs, jtype, a, depth + 1, err);
     const char *type = json_string_value(jtype);
+    if (!strcmp(type, "record") || !strcmp(type, "error") || !strcmp(type, "enum") ||
+        !strcmp(type, "fixed")) {
+        fs->named = ferry_xrealloc(fs->named, fs->nnamed + 1, sizeof *fs->named);
+        fs->named[fs->nnamed].avro = a;
+        fs->named[fs->nnamed++].json = j;
+    }
     if (!strcmp(type, "array"))
         return index_records(fs, json_object_get(j, "items"), avro_schema_array_items(a), depth + 1,
                              err);
@@ -372,6 +378,15 @@ const ferry_avro_record_info_t *ferry_avro_record_info(const ferry_schema_t *sch
     return NULL;
 }
 
+const json_t *ferry_avro_named_json(const ferry_schema_t *schema, avro_schema_t named)
+{
+    named = ferry_avro_resolve(named);
+    for (size_t i = 0; schema && i < schema->nnamed; i++)
+        if (schema->named[i].avro == named)
+            return schema->named[i].json;
+    return NULL;
+}
+
 /* ---- the registry ----------------------------------------------------------------------- */
 
 static struct {
@@ -388,6 +403,7 @@ static void schema_free(ferry_schema_t *s)
         free(s->records[i].logical);
     }
     free(s->records);
+    free(s->named);
     if (s->iface)
         avro_value_iface_decref(s->iface);
     if (s->avro)

@@ -201,13 +201,16 @@ int ferry_avro_encode(const ferry_schema_t *schema, const avro_value_t *value, f
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
-typedef struct reader {
-    const unsigned char *p, *end;
-    ferry_buf_t scratch; /* NUL-terminated copies for avro-c's string setters */
-    ferry_err_t *err;
-} reader_t;
+typedef ferry_avro_reader_t reader_t;
+#define read_error       ferry_avro_rd_error
+#define get_long         ferry_avro_rd_long
+#define get_le           ferry_avro_rd_le
+#define get_bytes        ferry_avro_rd_bytes
+#define scratch_cstr     ferry_avro_rd_cstr
+#define min_encoded_size ferry_avro_min_size
+#define read_value       ferry_avro_rd_value
 
-static int read_error(reader_t *r, const ferry_avro_path_t *path, const char *what)
+int ferry_avro_rd_error(reader_t *r, const ferry_avro_path_t *path, const char *what)
 {
     char where[256];
     return ferry_err_set(r->err, FERRY_POISON, "malformed Avro body at %s: %s",
@@ -219,7 +222,7 @@ static int truncated(reader_t *r, const ferry_avro_path_t *path)
     return read_error(r, path, "truncated");
 }
 
-static int get_long(reader_t *r, const ferry_avro_path_t *path, int64_t *out)
+int ferry_avro_rd_long(reader_t *r, const ferry_avro_path_t *path, int64_t *out)
 {
     uint64_t z = 0;
     for (int shift = 0;; shift += 7) {
@@ -237,7 +240,7 @@ static int get_long(reader_t *r, const ferry_avro_path_t *path, int64_t *out)
     return FERRY_OK;
 }
 
-static int get_le(reader_t *r, const ferry_avro_path_t *path, int nbytes, uint64_t *out)
+int ferry_avro_rd_le(reader_t *r, const ferry_avro_path_t *path, int nbytes, uint64_t *out)
 {
     if ((size_t)(r->end - r->p) < (size_t)nbytes)
         return truncated(r, path);
@@ -250,8 +253,8 @@ static int get_le(reader_t *r, const ferry_avro_path_t *path, int nbytes, uint64
 }
 
 /* Reads a length-prefixed byte string: *data points into the input. */
-static int get_bytes(reader_t *r, const ferry_avro_path_t *path, const unsigned char **data,
-                     size_t *len)
+int ferry_avro_rd_bytes(reader_t *r, const ferry_avro_path_t *path, const unsigned char **data,
+                        size_t *len)
 {
     int64_t n;
     int rc = get_long(r, path, &n);
@@ -311,7 +314,7 @@ int ferry_avro_utf8_valid(const void *data, size_t n)
 }
 
 /* A NUL-terminated copy of data[0..len) in the reader's scratch buffer. */
-static const char *scratch_cstr(reader_t *r, const unsigned char *data, size_t len)
+const char *ferry_avro_rd_cstr(reader_t *r, const unsigned char *data, size_t len)
 {
     ferry_buf_reset(&r->scratch);
     ferry_buf_append(&r->scratch, data, len);
@@ -319,7 +322,7 @@ static const char *scratch_cstr(reader_t *r, const unsigned char *data, size_t l
 }
 
 /* The fewest bytes one value of schema s can take: bounds forged item counts. */
-static size_t min_encoded_size(avro_schema_t s, int depth)
+size_t ferry_avro_min_size(avro_schema_t s, int depth)
 {
     if (depth > 8)
         return 0;
@@ -345,10 +348,6 @@ static size_t min_encoded_size(avro_schema_t s, int depth)
         return 1;
     }
 }
-
-#define FERRY_AVRO_MAX_EMPTY_ITEMS 65536 /* items of a zero-byte type (null, {}) per array */
-
-static int read_value(reader_t *r, avro_value_t *v, const ferry_avro_path_t *path, int depth);
 
 static int read_items(reader_t *r, avro_value_t *v, const ferry_avro_path_t *path, int depth)
 {
@@ -403,7 +402,7 @@ static int read_items(reader_t *r, avro_value_t *v, const ferry_avro_path_t *pat
     }
 }
 
-static int read_value(reader_t *r, avro_value_t *v, const ferry_avro_path_t *path, int depth)
+int ferry_avro_rd_value(reader_t *r, avro_value_t *v, const ferry_avro_path_t *path, int depth)
 {
     int rc;
     int64_t x;

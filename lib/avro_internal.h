@@ -31,6 +31,11 @@ struct ferry_schema {
     avro_value_iface_t *iface;
     ferry_avro_record_info_t *records;
     size_t nrecords;
+    struct ferry_avro_named {
+        avro_schema_t avro;
+        const json_t *json;
+    } * named; /* every record, enum and fixed, with the JSON that defined it */
+    size_t nnamed;
 };
 
 /* The record info of record schema `rec` within `schema`, or NULL. */
@@ -59,6 +64,40 @@ const char *ferry_avro_path_format(const ferry_avro_path_t *path, char *buf, siz
 /* Nonzero if data[0..n) is strict UTF-8 (what PostgreSQL and jansson accept). */
 int ferry_avro_utf8_valid(const void *data, size_t n);
 
-#define FERRY_AVRO_MAX_DEPTH 64 /* nesting limit for values read from untrusted input */
+#define FERRY_AVRO_MAX_DEPTH       64    /* nesting limit for values read from untrusted input */
+#define FERRY_AVRO_MAX_EMPTY_ITEMS 65536 /* items of a zero-byte type (null, {}) per array */
+
+/* ---- the bounds-checked binary reader (avro_binary.c), shared with avro_resolve.c ---------
+ * Every function returns FERRY_OK or sets r->err (FERRY_POISON "malformed Avro body at
+ * <path>: ...") and returns its status; none reads outside [p, end). */
+typedef struct ferry_avro_reader {
+    const unsigned char *p, *end;
+    ferry_buf_t scratch; /* NUL-terminated copies for avro-c's string setters */
+    ferry_err_t *err;
+} ferry_avro_reader_t;
+
+int ferry_avro_rd_error(ferry_avro_reader_t *r, const ferry_avro_path_t *path, const char *what);
+int ferry_avro_rd_long(ferry_avro_reader_t *r, const ferry_avro_path_t *path, int64_t *out);
+int ferry_avro_rd_le(ferry_avro_reader_t *r, const ferry_avro_path_t *path, int nbytes,
+                     uint64_t *out);
+/* A length-prefixed byte string: *data points into the input. */
+int ferry_avro_rd_bytes(ferry_avro_reader_t *r, const ferry_avro_path_t *path,
+                        const unsigned char **data, size_t *len);
+/* A NUL-terminated copy of data[0..len) in the reader's scratch buffer. */
+const char *ferry_avro_rd_cstr(ferry_avro_reader_t *r, const unsigned char *data, size_t len);
+/* Reads one value of v's own schema into v (writer schema == reader schema). */
+int ferry_avro_rd_value(ferry_avro_reader_t *r, avro_value_t *v, const ferry_avro_path_t *path,
+                        int depth);
+/* The fewest bytes one value of schema s can take: bounds forged item counts. */
+size_t ferry_avro_min_size(avro_schema_t s, int depth);
+
+/* Sets v (a value inside a value of `schema`) from JSON the way ferry_avro_from_json does;
+ * used for field defaults in schema resolution. `path` names v in messages. */
+int ferry_avro_json_set(const ferry_schema_t *schema, const json_t *j, avro_value_t *v,
+                        const ferry_avro_path_t *path, ferry_err_t *err);
+
+/* The JSON object that defined named type `named` (record, enum, fixed) within `schema`,
+ * for what avro-c forgets (aliases, enum defaults), or NULL. */
+const json_t *ferry_avro_named_json(const ferry_schema_t *schema, avro_schema_t named);
 
 #endif

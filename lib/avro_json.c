@@ -522,6 +522,13 @@ int ferry_avro_from_json_into(const ferry_schema_t *schema, const json_t *in, av
     return fj_value(&c, in, value, &root, 0, 0);
 }
 
+int ferry_avro_json_set(const ferry_schema_t *schema, const json_t *j, avro_value_t *v,
+                        const ferry_avro_path_t *path, ferry_err_t *err)
+{
+    fj_ctx_t c = {schema, err};
+    return fj_value(&c, j, v, path, 0, 0);
+}
+
 int ferry_avro_from_json(const ferry_schema_t *schema, const json_t *in, avro_value_t *out,
                          ferry_err_t *err)
 {

@@ -186,7 +186,14 @@ ferry_status ferry_telemetry_decode(const void *data, size_t len, ferry_reading_
         return ferry_err_set(err, FERRY_POISON, "unknown schema fingerprint 0x%016llx",
                              (unsigned long long)fp);
     }
-    rd_t r = {d + 10, d + len};
+    return ferry_telemetry_decode_body(d + 10, len - 10, out, err);
+}
+
+ferry_status ferry_telemetry_decode_body(const void *data, size_t len, ferry_reading_t *out,
+                                         ferry_err_t *err)
+{
+    const unsigned char *d = data;
+    rd_t r = {d, d + len};
     memset(out, 0, sizeof *out);
     int64_t idx;
     if (get_str(&r, &out->ship_id) || get_str(&r, &out->channel_id) || get_long(&r, &out->ts_us) ||

@@ -18,6 +18,7 @@
 
 #include "ferry/widecat.h"
 #include "commands.h"
+#include "ferry/decoder.h"
 #include "ferry/dlq.h"
 #include "ferry/groups.h"
 #include "ferry/kafka.h"
@@ -48,6 +49,7 @@ static const ferry_opt_t dualwrite_opts[] = {
     {"until-idle", 0, FERRY_OPT_DURATION, NULL, "DURATION",
      "exit after the group has been caught up for this long (default: run until SIGTERM)", 0},
     {"progress", 0, FERRY_OPT_DURATION, "5s", "DURATION", "interval of the progress line", 0},
+    FERRY_OPT_SCHEMA_REGISTRY,
     FERRY_OPT_END,
 };
 
@@ -65,6 +67,8 @@ typedef struct worker {
     ferry_dlq_t *dlq;
     ferry_pg_t *pg;
     ferry_wcat_t *cat;
+    ferry_registry_t *registry;
+    ferry_decoder_t *dec;
     dw_narrow_t narrow;
     int64_t batch_rows, batch_time_ms;
     /* the batch in hand */
@@ -76,7 +80,7 @@ typedef struct worker {
     int dlq_pending;
     uint32_t seq;
     /* counters */
-    uint64_t consumed, written, cells, dead, conflicts, dupes, batches, fallbacks;
+    uint64_t consumed, written, cells, dead, conflicts, dupes, batches, fallbacks, waits;
     uint64_t lat[LAT_BUCKETS], lat_total[LAT_BUCKETS];
     int64_t first_msg_ms, last_commit_ms; /* active time, for throughput */
     int fatal;
@@ -142,11 +146,40 @@ static void batch_add(worker_t *w, rd_kafka_message_t *m)
 
     ferry_reading_t r;
     ferry_err_t err;
-    if (ferry_telemetry_decode(m->payload, m->len, &r, &err) != FERRY_OK) {
-        dead_letter(w, m, "undecodable", err.msg);
+    char *wire = NULL;
+    ferry_framing framing;
+    int st;
+    int64_t backoff = 250;
+    /* A registry that is down or slow: wait for it with the record in hand (never dead-letter
+     * a good record for that); a stop first leaves the record uncommitted for a replay. */
+    while ((st = ferry_decoder_reading(w->dec, m->payload, m->len, &r, &wire, &framing, &err)) ==
+               FERRY_RETRY &&
+           ferry_running()) {
+        if (w->waits++ % 20 == 0)
+            ferry_warn("%s[%d]@%lld: %s; waiting for the schema registry",
+                       rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset, err.msg);
+        ferry_sleep_ms(backoff);
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
+    if (st == FERRY_RETRY || st == FERRY_FATAL) {
+        if (st == FERRY_FATAL) {
+            ferry_error("%s; stopping", err.msg);
+            w->fatal = 1;
+            ferry_request_stop();
+        }
+        w->nmsgs--; /* neither written nor dead-lettered: its offset must not be committed */
+        w->consumed--;
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    if (st != FERRY_OK) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "%s: %s", ferry_framing_name(framing), err.msg);
+        dead_letter(w, m, "undecodable", msg);
         return;
     }
     if (r.ts_us < FERRY_PG_TS_MIN_US) {
+        free(wire);
         dead_letter(w, m, "timestamp_out_of_range",
                     "timestamp is before PostgreSQL's range (4713 BC)");
         return;
@@ -155,6 +188,7 @@ static void batch_add(worker_t *w, rd_kafka_message_t *m)
     const char *reason = NULL;
     if (ferry_narrow_coerce(&w->narrow.t, &r, &owned, &reason, why, sizeof why) != 0) {
         free(owned);
+        free(wire);
         dead_letter(w, m, reason, why);
         return;
     }
@@ -166,6 +200,7 @@ static void batch_add(worker_t *w, rd_kafka_message_t *m)
     memset(rc, 0, sizeof *rc);
     rc->r = r;
     rc->owned = owned;
+    rc->wire = wire;
     rc->topic = rd_kafka_topic_name(m->rkt);
     rc->partition = m->partition;
     rc->offset = m->offset;
@@ -178,6 +213,8 @@ static void batch_clear(worker_t *w)
     for (int i = 0; i < w->nrecs; i++) {
         free(w->recs[i].owned);
         w->recs[i].owned = NULL;
+        free(w->recs[i].wire);
+        w->recs[i].wire = NULL;
     }
     for (int i = 0; i < w->nmsgs; i++)
         rd_kafka_message_destroy(w->msgs[i]);
@@ -543,8 +580,10 @@ int cmd_dualwrite(int argc, char **argv)
 {
     ferry_opts_t *o = ferry_opts_new(
         argv[0], "--pg CONNINFO [options]",
-        "Consumer-group worker: writes every TelemetryReading to the narrow table and merges it "
-        "into the ship's wide table in one PostgreSQL transaction per batch, then commits the "
+        "Consumer-group worker: writes every TelemetryReading (Avro single-object, Schema Registry "
+        "framing with --schema-registry, or a JSON object; docs/contracts.md) to the narrow table "
+        "and merges it into the ship's wide table in one PostgreSQL transaction per batch, then "
+        "commits the "
         "Kafka offsets. New channels become columns on the fly. Bad records go to <topic>.dlq. The "
         "narrow table is created in ferry's layout unless --narrow-columns describes an existing "
         "one (docs/migration.md). "
@@ -586,6 +625,13 @@ int cmd_dualwrite(int argc, char **argv)
         goto out;
     }
     w->cat = ferry_wcat_new(ferry_opts_str(o, "wide-schema"), max_cols);
+    w->registry = ferry_registry_from_opts(o, &err);
+    if (!w->registry && err.status != FERRY_OK) {
+        ferry_error("%s", err.msg);
+        rc = FERRY_EXIT_USAGE;
+        goto out;
+    }
+    w->dec = ferry_decoder_new(ferry_schema_get("TelemetryReading"), w->registry, 0);
     w->dlq = ferry_dlq_new(o, &err);
     if (!w->dlq) {
         ferry_error("%s", err.msg);
@@ -658,6 +704,8 @@ out:
         ferry_consumer_close(w->c, NULL);
     }
     ferry_dlq_destroy(w->dlq);
+    ferry_decoder_free(w->dec);
+    ferry_registry_free(w->registry);
     ferry_wcat_destroy(w->cat);
     dw_narrow_free(&w->narrow);
     ferry_pg_close(w->pg);

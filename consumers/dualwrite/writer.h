@@ -35,6 +35,7 @@ typedef struct dw_rec {
     int stored_conflict; /* the value narrow stored does not fit the wide column */
     int reported;        /* written to narrow without a wide cell, and dead-lettered so */
     char *owned;         /* a string value made for this reading (freed with the batch) */
+    char *wire;          /* the converted record r's strings point into, or NULL (zero-copy) */
     rd_kafka_message_t *msg;
 } dw_rec_t;
 

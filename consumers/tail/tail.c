@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "ferry/avro.h"
+#include "ferry/decoder.h"
 #include "ferry/kafka.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
@@ -30,7 +31,10 @@ static const ferry_opt_t tail_opts[] = {
     {"from", 0, FERRY_OPT_STRING, "beginning", "WHERE",
      "where a group without committed offsets starts: beginning or end", 0},
     {"meta", 'm', FERRY_OPT_BOOL, NULL, NULL,
-     "print {topic, partition, offset, timestamp, key, schema, value} instead of the value", 0},
+     "print {topic, partition, offset, timestamp, key, schema, framing, value} instead of the "
+     "value",
+     0},
+    FERRY_OPT_SCHEMA_REGISTRY,
     FERRY_OPT_END,
 };
 
@@ -38,8 +42,10 @@ int cmd_tail(int argc, char **argv)
 {
     ferry_opts_t *o = ferry_opts_new(
         argv[0], "--topic TOPIC [options]",
-        "Prints the Avro records of a topic as JSON lines on stdout. Records that are not "
-        "ferry Avro are reported on stderr and skipped.",
+        "Prints the records of a topic as JSON lines on stdout: Avro in single-object encoding or "
+        "Schema Registry framing (writer schemas fetched from --schema-registry) as natural JSON, "
+        "JSON records as they are. Records of no known framing are reported on stderr and "
+        "skipped.",
         tail_opts);
     int rc;
     if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
@@ -75,6 +81,14 @@ int cmd_tail(int argc, char **argv)
         ferry_opts_destroy(o);
         return FERRY_EXIT_USAGE;
     }
+    ferry_registry_t *registry = ferry_registry_from_opts(o, &err);
+    if (!registry && err.status != FERRY_OK) {
+        ferry_error("%s", err.msg);
+        ferry_consumer_close(c, NULL);
+        ferry_opts_destroy(o);
+        return FERRY_EXIT_USAGE;
+    }
+    ferry_decoder_t *dec = ferry_decoder_new(NULL, registry, 0);
     int64_t limit = ferry_opts_int(o, "count");
     int64_t idle_ms =
         ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle") : -1;
@@ -101,12 +115,36 @@ int cmd_tail(int argc, char **argv)
         const ferry_schema_t *schema = NULL;
         avro_value_t value;
         ferry_err_t derr;
-        if (ferry_avro_decode(m->payload, m->len, &schema, &value, &derr) != FERRY_OK) {
+        ferry_framing framing = FERRY_FRAMING_NONE;
+        json_t *j = NULL;
+        int st;
+        while ((st = ferry_decoder_value(dec, m->payload, m->len, &value, &schema, &framing,
+                                         &derr)) == FERRY_RETRY &&
+               ferry_running()) {
+            ferry_warn("%s; waiting for the schema registry", derr.msg);
+            ferry_sleep_ms(1000);
+        }
+        if (framing == FERRY_FRAMING_JSON) {
+            j = json_loadb(m->payload, m->len, JSON_ALLOW_NUL, NULL);
+            st = j ? FERRY_OK : ferry_err_set(&derr, FERRY_POISON, "a record that is not JSON");
+        } else if (st == FERRY_OK) {
+            j = ferry_avro_to_json_err(&value, &derr);
+            if (!j)
+                st = derr.status;
+        }
+        if (st == FERRY_RETRY || st == FERRY_FATAL) {
+            if (st == FERRY_FATAL) {
+                ferry_error("%s", derr.msg);
+                rc = FERRY_EXIT_FAILED;
+            }
+            rd_kafka_message_destroy(m);
+            break;
+        }
+        if (st != FERRY_OK) {
             bad++;
             ferry_warn("%s[%d]@%lld: %s", rd_kafka_topic_name(m->rkt), m->partition,
                        (long long)m->offset, derr.msg);
         } else {
-            json_t *j = ferry_avro_to_json(&value);
             if (meta) {
                 json_t *w = json_object();
                 rd_kafka_timestamp_type_t tt;
@@ -117,7 +155,11 @@ int cmd_tail(int argc, char **argv)
                                     json_integer(rd_kafka_message_timestamp(m, &tt)));
                 json_object_set_new(
                     w, "key", m->key ? json_stringn_nocheck(m->key, m->key_len) : json_null());
-                json_object_set_new(w, "schema", json_string(ferry_schema_fullname(schema)));
+                json_object_set_new(w, "schema",
+                                    schema && framing != FERRY_FRAMING_JSON
+                                        ? json_string(ferry_schema_fullname(schema))
+                                        : json_null());
+                json_object_set_new(w, "framing", json_string(ferry_framing_name(framing)));
                 json_object_set_new(w, "value", j);
                 j = w;
             }
@@ -128,7 +170,6 @@ int cmd_tail(int argc, char **argv)
                 free(s);
             }
             json_decref(j);
-            avro_value_decref(&value);
             printed++;
         }
         if (commit)
@@ -141,6 +182,8 @@ int cmd_tail(int argc, char **argv)
         rc = FERRY_EXIT_FAILED;
     }
     ferry_info("printed %lld record(s), %lld undecodable", (long long)printed, (long long)bad);
+    ferry_decoder_free(dec);
+    ferry_registry_free(registry);
     ferry_opts_destroy(o);
     return rc;
 }

@@ -60,6 +60,11 @@ void ferry_telemetry_encode(const ferry_reading_t *r, ferry_buf_t *out);
 ferry_status ferry_telemetry_decode(const void *data, size_t len, ferry_reading_t *r,
                                     ferry_err_t *err);
 
+/* The same for a bare Avro body of ferry's TelemetryReading schema (no header), e.g. the
+ * body of a Schema Registry framed record whose writer schema is ferry's. */
+ferry_status ferry_telemetry_decode_body(const void *data, size_t len, ferry_reading_t *r,
+                                         ferry_err_t *err);
+
 /* The fingerprint of the embedded TelemetryReading schema. */
 uint64_t ferry_telemetry_fingerprint(void);
 

@@ -17,6 +17,7 @@
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
 #include "ferry/options.h"
+#include "ferry/wire.h"
 
 static const ferry_opt_t produce_opts[] = {
     FERRY_OPT_BROKERS,
@@ -32,6 +33,8 @@ static const ferry_opt_t produce_opts[] = {
      0},
     {"strict", 0, FERRY_OPT_BOOL, NULL, NULL, "stop at the first bad line (exit 1)", 0},
     {"progress", 0, FERRY_OPT_DURATION, "5s", "DURATION", "interval of the progress line", 0},
+    FERRY_OPT_WIRE_FORMAT,
+    FERRY_OPT_SCHEMA_REGISTRY,
     FERRY_OPT_END,
 };
 
@@ -75,8 +78,9 @@ static void progress(ferry_producer_t *p, const produce_stats_t *s, int64_t t0, 
 /* Publishes every line of `fp`. Returns FERRY_OK, or an error that stops the run. */
 static ferry_status produce_stream(FILE *fp, const char *name, const ferry_opts_t *o,
                                    const ferry_schema_t *schema, const char *key_field,
-                                   ferry_producer_t *p, produce_stats_t *st, int64_t t0,
-                                   int64_t *next_progress, ferry_err_t *err)
+                                   const ferry_wire_t *wire, ferry_producer_t *p,
+                                   produce_stats_t *st, int64_t t0, int64_t *next_progress,
+                                   ferry_err_t *err)
 {
     const char *topic = ferry_opts_str(o, "topic");
     int strict = ferry_opts_bool(o, "strict");
@@ -111,7 +115,10 @@ static ferry_status produce_stream(FILE *fp, const char *name, const ferry_opts_
             ferry_err_set(&rerr, FERRY_POISON, "not JSON: %s (column %d)", jerr.text, jerr.column);
         } else {
             if (ferry_avro_from_json_into(schema, rec, &value, &rerr) == FERRY_OK &&
-                ferry_avro_encode(schema, &value, &out, &rerr) == FERRY_OK && key_field) {
+                ferry_avro_encode(schema, &value, &out, &rerr) == FERRY_OK) {
+                ferry_wire_frame(wire, &out, 0);
+            }
+            if (rerr.status == FERRY_OK && key_field) {
                 if (key_text(rec, key_field, key, sizeof key) == 0)
                     has_key = 1;
                 else
@@ -152,8 +159,10 @@ int cmd_produce(int argc, char **argv)
 {
     ferry_opts_t *o = ferry_opts_new(
         argv[0], "--topic TOPIC --schema NAME [options] [FILE...]",
-        "Publishes JSON lines (from the FILEs, or stdin) as Avro records of the given schema in "
-        "single-object encoding. Natural JSON is accepted: a union field takes a plain value. "
+        "Publishes JSON lines (from the FILEs, or stdin) as Avro records of the given schema, in "
+        "single-object encoding or, with --schema-registry, in Schema Registry framing (the "
+        "schema registered under <topic>-value first). Natural JSON is accepted: a union field "
+        "takes a plain value. "
         "Exits 1 if any record was not delivered or (with --strict) any line was bad.",
         produce_opts);
     int rc;
@@ -174,6 +183,16 @@ int cmd_produce(int argc, char **argv)
     if (!key_field)
         key_field = default_key(ferry_schema_name(schema));
 
+    /* the schema is registered (or refused) before anything is sent */
+    ferry_wire_t wire;
+    ferry_status ws = ferry_wire_setup(o, schema, ferry_opts_str(o, "topic"), &wire, &err);
+    if (ws != FERRY_OK) {
+        ferry_error("%s", err.msg);
+        ferry_opts_destroy(o);
+        return ws == FERRY_USAGE   ? FERRY_EXIT_USAGE
+               : ws == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE
+                                   : FERRY_EXIT_FAILED;
+    }
     ferry_producer_t *p = ferry_producer_new(o, NULL, &err);
     if (!p) {
         ferry_error("%s", err.msg);
@@ -185,7 +204,8 @@ int cmd_produce(int argc, char **argv)
     int64_t next_progress = t0 + ferry_opts_duration_ms(o, "progress");
     ferry_status s = FERRY_OK;
     if (ferry_opts_nargs(o) == 0) {
-        s = produce_stream(stdin, "stdin", o, schema, key_field, p, &st, t0, &next_progress, &err);
+        s = produce_stream(stdin, "stdin", o, schema, key_field, &wire, p, &st, t0, &next_progress,
+                           &err);
     }
     for (int i = 0; i < ferry_opts_nargs(o) && s == FERRY_OK; i++) {
         const char *path = ferry_opts_arg(o, i);
@@ -194,7 +214,7 @@ int cmd_produce(int argc, char **argv)
             s = ferry_err_set(&err, FERRY_FATAL, "cannot open %s: %s", path, strerror(errno));
             break;
         }
-        s = produce_stream(fp, path, o, schema, key_field, p, &st, t0, &next_progress, &err);
+        s = produce_stream(fp, path, o, schema, key_field, &wire, p, &st, t0, &next_progress, &err);
         if (fp != stdin)
             fclose(fp);
     }

@@ -19,6 +19,7 @@
 #include "ferry/telemetry.h"
 #include "ferry/timeparse.h"
 #include "ferry/topics.h"
+#include "ferry/wire.h"
 #include "sim.h"
 
 static const ferry_opt_t telemetry_opts[] = {
@@ -29,6 +30,8 @@ static const ferry_opt_t telemetry_opts[] = {
      0},
     {"compression", 0, FERRY_OPT_STRING, "lz4", "CODEC", "none, gzip, snappy, lz4 or zstd", 0},
     {"progress", 0, FERRY_OPT_DURATION, "5s", "DURATION", "interval of the progress line", 0},
+    FERRY_OPT_WIRE_FORMAT,
+    FERRY_OPT_SCHEMA_REGISTRY,
     /* simulator */
     {"ships", 0, FERRY_OPT_INT, "20", "N", "sim: number of ships", 0},
     {"channels", 0, FERRY_OPT_INT, "50", "N", "sim: channels per ship", 0},
@@ -71,6 +74,7 @@ typedef struct run {
     const ferry_opts_t *o;
     ferry_producer_t *p;
     const char *topic;
+    ferry_wire_t wire;
     ferry_buf_t buf;
     int64_t t0_ms, next_progress, every_ms;
     uint64_t bad_lines, lines;
@@ -91,6 +95,7 @@ static ferry_status publish(run_t *r, const ferry_reading_t *rd, ferry_err_t *er
 {
     ferry_buf_reset(&r->buf);
     ferry_telemetry_encode(rd, &r->buf);
+    ferry_wire_frame(&r->wire, &r->buf, 0);
     ferry_status st =
         ferry_producer_send(r->p, r->topic, RD_KAFKA_PARTITION_UA, rd->ship_id.ptr, rd->ship_id.len,
                             r->buf.data, r->buf.len, NULL, NULL, err);
@@ -278,7 +283,9 @@ int cmd_telemetry(int argc, char **argv)
     ferry_opts_t *o = ferry_opts_new(
         argv[0], "[--source sim|csv] [options] [FILE...]",
         "Publishes ship telemetry readings (Avro TelemetryReading, keyed by ship id) through an "
-        "idempotent producer with acks=all. --source sim runs the deterministic simulator; "
+        "idempotent producer with acks=all, in single-object encoding or, with "
+        "--schema-registry, in Schema Registry framing (registered under <topic>-value first). "
+        "--source sim runs the deterministic simulator; "
         "--source csv reads narrow or wide CSV exports from the FILEs or stdin (see docs/csv.md): "
         "lines end in LF, CRLF or CR; a UTF-8 byte order mark is stripped at the start of the "
         "input only (one anywhere else makes its record bad); a column found by its default "
@@ -310,6 +317,16 @@ int cmd_telemetry(int argc, char **argv)
     run_t r = {0};
     r.o = o;
     r.topic = ferry_opts_str(o, "topic");
+    /* the schema is registered (or refused) before anything is sent */
+    ferry_status ws =
+        ferry_wire_setup(o, ferry_schema_get("TelemetryReading"), r.topic, &r.wire, &err);
+    if (ws != FERRY_OK) {
+        fprintf(stderr, "%s: %s\n", argv[0], err.msg);
+        ferry_opts_destroy(o);
+        return ws == FERRY_USAGE   ? FERRY_EXIT_USAGE
+               : ws == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE
+                                   : FERRY_EXIT_FAILED;
+    }
     r.p = ferry_producer_new(o, &pc, &err);
     if (!r.p) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);

@@ -1,0 +1,136 @@
+/* test_registry.c - the Schema Registry client (include/ferry/registry.h) and the decoder's
+ * registry path against the real registry of the stack (FERRY_SCHEMA_REGISTRY, Apicurio's
+ * Confluent API; compatibility BACKWARD as scripts/stack sets it): register, the same id for
+ * the same schema, fetch by id, an unknown id is poison, an incompatible schema is fatal with
+ * the registry's words, a registry nobody listens on is retriable (quickly), and a record in
+ * registry framing of an evolved schema decodes through the decoder. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "it.h"
+
+#include "ferry/decoder.h"
+#include "ferry/registry.h"
+
+static const char *V1 = "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"it\",\"fields\":["
+                        "{\"name\":\"a\",\"type\":\"long\"}]}";
+/* BACKWARD-compatible: a field added with a default */
+static const char *V2 = "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"it\",\"fields\":["
+                        "{\"name\":\"a\",\"type\":\"long\"},"
+                        "{\"name\":\"b\",\"type\":\"string\",\"default\":\"x\"}]}";
+/* not BACKWARD-compatible with V2: a field added without a default */
+static const char *V3 = "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"it\",\"fields\":["
+                        "{\"name\":\"a\",\"type\":\"long\"},"
+                        "{\"name\":\"b\",\"type\":\"string\",\"default\":\"x\"},"
+                        "{\"name\":\"c\",\"type\":\"int\"}]}";
+
+static ferry_registry_t *client(void)
+{
+    ferry_registry_conf_t c = {it_env("FERRY_SCHEMA_REGISTRY"), NULL, NULL, 0};
+    ferry_err_t err;
+    ferry_registry_t *r = ferry_registry_new(&c, &err);
+    if (!r)
+        fail_msg("%s", err.msg);
+    return r;
+}
+
+static void test_register_fetch(void **state)
+{
+    (void)state;
+    ferry_registry_t *r = client();
+    char subject[200];
+    it_unique(subject, sizeof subject, "it.registry");
+    strcat(subject, "-value");
+    ferry_err_t err;
+    uint32_t id1 = 0, id1b = 0, id2 = 0, id3 = 0;
+    if (ferry_registry_register(r, subject, V1, &id1, &err) != FERRY_OK)
+        fail_msg("register: %s", err.msg);
+    assert_int_equal(ferry_registry_register(r, subject, V1, &id1b, &err), FERRY_OK);
+    assert_int_equal(id1b, id1); /* registering the same schema again: the same id */
+    if (ferry_registry_register(r, subject, V2, &id2, &err) != FERRY_OK)
+        fail_msg("register v2: %s", err.msg);
+    assert_int_not_equal(id2, id1);
+    /* incompatible: fatal, and the message is the registry's */
+    assert_int_equal(ferry_registry_register(r, subject, V3, &id3, &err), FERRY_FATAL);
+    assert_non_null(strstr(err.msg, "HTTP 409"));
+    assert_non_null(strstr(err.msg, "Incompatible")); /* the registry's own words */
+    assert_non_null(strstr(err.msg, "c at /fields/2"));
+
+    ferry_buf_t text = FERRY_BUF_INIT;
+    if (ferry_registry_fetch(r, id2, &text, &err) != FERRY_OK)
+        fail_msg("fetch: %s", err.msg);
+    json_t *got = json_loadb((const char *)text.data, text.len, 0, NULL);
+    json_t *want = json_loads(V2, 0, NULL);
+    assert_true(json_equal(got, want));
+    json_decref(got);
+    json_decref(want);
+    /* an id nobody registered: the record that carries it is poison */
+    assert_int_equal(ferry_registry_fetch(r, 2000000000u, &text, &err), FERRY_POISON);
+    assert_non_null(strstr(err.msg, "unknown to the schema registry"));
+
+    /* the decoder: a V1 record in registry framing read as V2 (b takes its default) */
+    ferry_schema_t *reader = NULL;
+    assert_int_equal(ferry_schema_parse(V2, strlen(V2), &reader, &err), FERRY_OK);
+    ferry_decoder_t *d = ferry_decoder_new(reader, r, 0);
+    /* 00, id1 big-endian, a = 21 (zig-zag 42 = 0x2a) */
+    unsigned char rec[6] = {0x00,
+                            (unsigned char)(id1 >> 24),
+                            (unsigned char)(id1 >> 16),
+                            (unsigned char)(id1 >> 8),
+                            (unsigned char)id1,
+                            0x2a};
+    avro_value_t v;
+    if (ferry_decoder_value(d, rec, sizeof rec, &v, NULL, NULL, &err) != FERRY_OK)
+        fail_msg("decode: %s", err.msg);
+    avro_value_t f;
+    int64_t a = 0;
+    const char *b = NULL;
+    size_t blen = 0;
+    avro_value_get_by_name(&v, "a", &f, NULL);
+    avro_value_get_long(&f, &a);
+    assert_int_equal(a, 21);
+    avro_value_get_by_name(&v, "b", &f, NULL);
+    assert_int_equal(ferry_avro_get_string(&f, &b, &blen), FERRY_OK);
+    assert_string_equal(b, "x");
+    /* an unknown id in a record: poison */
+    rec[1] = 0x77;
+    assert_int_equal(ferry_decoder_value(d, rec, sizeof rec, &v, NULL, NULL, &err), FERRY_POISON);
+    ferry_decoder_free(d);
+    ferry_schema_free(reader);
+    ferry_buf_free(&text);
+    ferry_registry_free(r);
+}
+
+/* Nobody listens: retriable, and reported within the timeout, never a dead letter. */
+static void test_unreachable_is_retry(void **state)
+{
+    (void)state;
+    ferry_registry_conf_t c = {"http://127.0.0.1:9/apis/ccompat/v7", "user", "s3cret-pw", 1000};
+    ferry_err_t err;
+    ferry_registry_t *r = ferry_registry_new(&c, &err);
+    assert_non_null(r);
+    ferry_buf_t text = FERRY_BUF_INIT;
+    int64_t t0 = ferry_mono_ms();
+    assert_int_equal(ferry_registry_fetch(r, 1, &text, &err), FERRY_RETRY);
+    assert_true(ferry_mono_ms() - t0 < 5000);
+    assert_null(strstr(err.msg, "s3cret-pw")); /* the password is never in a message */
+    ferry_buf_free(&text);
+    ferry_registry_free(r);
+    /* the URL must be http(s) */
+    ferry_registry_conf_t bad = {"ftp://x", NULL, NULL, 0};
+    assert_null(ferry_registry_new(&bad, &err));
+    assert_int_equal(err.status, FERRY_USAGE);
+}
+
+int main(void)
+{
+    it_env("FERRY_SCHEMA_REGISTRY");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_register_fetch),
+        cmocka_unit_test(test_unreachable_is_retry),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
