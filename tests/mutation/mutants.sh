@@ -46,3 +46,11 @@ mutant int-range-off lib/options.c \
 mutant decode-double-as-float lib/telemetry.c \
     's/^\( *\)memcpy(&out->v\.d, &u, 8);/\1memcpy(\&out->v.d, \&u, 8); out->v.d = (float)out->v.d;/' \
     'it\.0307' "TelemetryReading doubles decoded through float: the same wrong value in narrow and wide"
+
+# ---- data contracts (issue 11) -----------------------------------------------------------------
+mutant registry-id-little-endian lib/decoder.c \
+    's/\*id = (uint32_t)p\[1\] << 24 | (uint32_t)p\[2\] << 16 | (uint32_t)p\[3\] << 8 | p\[4\];/*id = (uint32_t)p[4] << 24 | (uint32_t)p[3] << 16 | (uint32_t)p[2] << 8 | p[1];/' \
+    'unit\.decoder|it\.0501' "the Schema Registry framing's schema id is read little-endian"
+mutant resolve-no-defaults lib/avro_resolve.c \
+    's/        for (size_t k = 0; k < n->ndef; k++) {/        for (size_t k = 0; k < 0 * n->ndef; k++) {/' \
+    'unit\.resolve|it\.0501' "schema resolution never fills the reader's defaults"
