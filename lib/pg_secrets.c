@@ -117,6 +117,21 @@ static void parse_uri(const char *c, ferry_buf_t *shown, secrets_t *sec)
     }
 }
 
+/* "password", optional white space, '=' anywhere in s[0..len) */
+static int looks_like_password(const char *s, size_t len)
+{
+    for (size_t i = 0; i + 8 <= len; i++) {
+        if (memcmp(s + i, "password", 8) != 0)
+            continue;
+        size_t j = i + 8;
+        while (j < len && isspace((unsigned char)s[j]))
+            j++;
+        if (j < len && s[j] == '=')
+            return 1;
+    }
+    return 0;
+}
+
 /* key = value pairs as libpq reads them: a value is 'quoted' (\ escapes) or runs to the next
  * space (\ escapes too). What does not parse is hidden from there on. */
 static void parse_kv(const char *c, ferry_buf_t *shown, secrets_t *sec)
@@ -168,6 +183,11 @@ static void parse_kv(const char *c, ferry_buf_t *shown, secrets_t *sec)
                 ferry_buf_append_byte(&val, (unsigned char)*p++);
             }
         }
+        /* `host= password=x`: libpq takes what follows a space after '=' as the value, so
+         * that host is "password=x"; a value that reads as a password assignment is hidden
+         * as one (libpq would echo it in "could not translate host name") */
+        if (!is_pw && looks_like_password((const char *)val.data, val.len))
+            is_pw = 1;
         if (is_pw) {
             ferry_buf_append_str(shown, "***");
             secret_add(sec, vstart, (size_t)(p - vstart));

@@ -61,9 +61,14 @@ static void test_keyword_value(void **state)
     redacts("host=db password = 'p a\\'55' dbname=x", "host=db password = *** dbname=x");
     redacts("password=a\\ b dbname=x", "password=*** dbname=x");
     redacts("password=1 password=2", "password=*** password=***");
-    /* a value that merely contains the word is not a password */
-    redacts("application_name=password=x dbname=y", "application_name=password=x dbname=y");
+    /* a value that merely contains the word is shown; one that reads as an assignment is not
+     * (secure by default: it is what libpq takes for a value after "key= ") */
+    redacts("application_name=mypassword dbname=y", "application_name=mypassword dbname=y");
+    redacts("application_name=password=x dbname=y", "application_name=*** dbname=y");
     redacts("  host=db  ", "  host=db  ");
+    /* libpq takes "password=x" as host's value here: hidden all the same */
+    redacts("host= password=S3cr3t dbname=x", "host= *** dbname=x");
+    redacts("host=password\t=S3cr3t dbname=x", "host=password\t***");
 }
 
 /* A bare word is a database name to libpq - or the content of a password file given by
