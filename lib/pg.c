@@ -5,6 +5,7 @@
 #include "ferry/log.h"
 #include "pg_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -479,7 +480,10 @@ void ferry_pg_redact(const char *conninfo, char *out, size_t outsz)
             memcpy(pw, "***", 3);
         }
     } else {
-        /* key=value form: blank out the value of password=... */
+        /* key=value form: blank out the value of password=... The value is delimited the
+         * way libpq reads it: any white space (isspace) may surround the '=', an unquoted
+         * value ends at white space, and a backslash escapes the next character both inside
+         * and outside quotes. */
         const char *p = conninfo;
         while (*p) {
             const char *pw = strstr(p, "password");
@@ -488,7 +492,7 @@ void ferry_pg_redact(const char *conninfo, char *out, size_t outsz)
                 break;
             }
             const char *q = pw + 8;
-            while (*q == ' ')
+            while (isspace((unsigned char)*q))
                 q++;
             if (*q != '=') {
                 ferry_buf_append(&b, p, (size_t)(q - p));
@@ -496,23 +500,20 @@ void ferry_pg_redact(const char *conninfo, char *out, size_t outsz)
                 continue;
             }
             q++;
-            while (*q == ' ')
+            while (isspace((unsigned char)*q))
                 q++;
             ferry_buf_append(&b, p, (size_t)(q - p));
             ferry_buf_append_str(&b, "***");
-            if (*q == '\'') {
+            int quoted = *q == '\'';
+            if (quoted)
                 q++;
-                while (*q && *q != '\'') {
-                    if (*q == '\\' && q[1])
-                        q++;
+            while (*q && (quoted ? *q != '\'' : !isspace((unsigned char)*q))) {
+                if (*q == '\\' && q[1])
                     q++;
-                }
-                if (*q)
-                    q++;
-            } else {
-                while (*q && *q != ' ')
-                    q++;
+                q++;
             }
+            if (quoted && *q)
+                q++;
             p = q;
         }
     }

@@ -113,7 +113,10 @@ static void redact_and_check(const char *conninfo, size_t outsz, int has_passwor
     FUZZ_CHECK(memchr(out, '\0', outsz) != NULL);
     if (has_password)
         for (const char *c = out; *c; c++)
-            FUZZ_CHECK((unsigned char)*c < 0x80);
+            if ((unsigned char)*c >= 0x80) {
+                fprintf(stderr, "password shown\n in: %s\nout: %s\n", conninfo, out);
+                FUZZ_CHECK((unsigned char)*c < 0x80);
+            }
     free(out);
 }
 

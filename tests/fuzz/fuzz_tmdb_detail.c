@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         json_t *item_json = json_pack("{s:I,s:s}", "id", (json_int_t)634649, "title", "t");
         tmdb_item_t item = {item_json, NULL, 0};
-        json_t *ev = tmdb_movie_event(&item, (const char *)min.data, min.len, fuzz_tmdb_meta(),
-                                      &err);
+        json_t *ev =
+            tmdb_movie_event(&item, (const char *)min.data, min.len, fuzz_tmdb_meta(), &err);
         FUZZ_CHECK(ev != NULL);
         fuzz_check_movie_event(ev);
         json_decref(ev);
