@@ -448,6 +448,28 @@ const char *ferry_pg_array_close(ferry_buf_t *b)
     return ferry_buf_cstr(b);
 }
 
+/* 1 when the URI parameter name s[0..len) is "password" once percent-decoded (as libpq
+ * decodes it). */
+static int uri_param_is_password(const char *s, size_t len)
+{
+    char name[9];
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '%' && i + 2 < len && isxdigit((unsigned char)s[i + 1]) &&
+            isxdigit((unsigned char)s[i + 2])) {
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            c = (char)strtol(hex, NULL, 16);
+            i += 2;
+        }
+        if (n == sizeof name - 1)
+            return 0;
+        name[n++] = c;
+    }
+    name[n] = '\0';
+    return strcmp(name, "password") == 0;
+}
+
 void ferry_pg_redact(const char *conninfo, char *out, size_t outsz)
 {
     if (!conninfo) {
@@ -458,26 +480,39 @@ void ferry_pg_redact(const char *conninfo, char *out, size_t outsz)
     const char *scheme = strstr(conninfo, "://");
     if (scheme && (strncmp(conninfo, "postgresql://", 13) == 0 ||
                    strncmp(conninfo, "postgres://", 11) == 0)) {
-        /* URI: scheme://user:password@host... and ?password=... */
+        /* URI: scheme://user:password@host... and ?password=..., delimited the way libpq
+         * reads them: the user info ends at the first '@' before any '/', the query starts
+         * at the first '?' after it, and every parameter whose (percent-decoded) name is
+         * password is hidden, not only the first text "password=" anywhere. */
         const char *auth = scheme + 3;
-        const char *at = strchr(auth, '@');
-        const char *slash = strchr(auth, '/');
-        const char *colon = strchr(auth, ':');
-        if (at && (!slash || at < slash) && colon && colon < at) {
-            ferry_buf_append(&b, conninfo, (size_t)(colon - conninfo));
-            ferry_buf_append_str(&b, ":***");
-            ferry_buf_append_str(&b, at);
+        const char *p = auth;
+        while (*p && *p != '@' && *p != '/')
+            p++;
+        const char *rest = auth;
+        if (*p == '@') {
+            const char *colon = memchr(auth, ':', (size_t)(p - auth));
+            ferry_buf_append(&b, conninfo, (size_t)((colon ? colon + 1 : p) - conninfo));
+            if (colon)
+                ferry_buf_append_str(&b, "***");
+            rest = p;
         } else {
-            ferry_buf_append_str(&b, conninfo);
+            ferry_buf_append(&b, conninfo, (size_t)(auth - conninfo));
         }
-        char *s = (char *)ferry_buf_cstr(&b);
-        char *pw = strstr(s, "password=");
-        if (pw) {
-            pw += 9;
-            char *end = strchr(pw, '&');
-            size_t rest = end ? strlen(end) : 0;
-            memmove(pw + 3, end ? end : pw + strlen(pw), rest + 1);
-            memcpy(pw, "***", 3);
+        const char *query = strchr(rest, '?');
+        ferry_buf_append(&b, rest, query ? (size_t)(query + 1 - rest) : strlen(rest));
+        for (const char *param = query ? query + 1 : NULL; param;) {
+            const char *amp = strchr(param, '&');
+            size_t len = amp ? (size_t)(amp - param) : strlen(param);
+            const char *eq = memchr(param, '=', len);
+            if (eq && uri_param_is_password(param, (size_t)(eq - param))) {
+                ferry_buf_append(&b, param, (size_t)(eq + 1 - param));
+                ferry_buf_append_str(&b, "***");
+            } else {
+                ferry_buf_append(&b, param, len);
+            }
+            if (amp)
+                ferry_buf_append_byte(&b, '&');
+            param = amp ? amp + 1 : NULL;
         }
     } else {
         /* key=value form: blank out the value of password=... The value is delimited the
