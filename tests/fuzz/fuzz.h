@@ -1,4 +1,4 @@
-/* fuzz.h - what every fuzz target shares (tests/fuzz/README.md, docs/reliability.md).
+/* fuzz.h - what every fuzz target shares (docs/reliability.md "Fuzzing").
  *
  * A target is one fuzz_<name>.c defining LLVMFuzzerTestOneInput. With -DFERRY_FUZZ=ON
  * (clang) it links libFuzzer's main; otherwise replay_main.c runs it over every file of
