@@ -164,8 +164,12 @@ static int64_t int_field(const json_t *obj, const char *name)
     const json_t *v = json_object_get(obj, name);
     if (json_is_integer(v))
         return json_integer_value(v);
-    if (json_is_real(v))
-        return (int64_t)json_real_value(v);
+    if (json_is_real(v)) {
+        /* a real outside int64 ("vote_count": 1e300) is absent: converting it would be
+         * undefined behaviour */
+        double d = json_real_value(v);
+        return d >= -9223372036854775808.0 && d < 9223372036854775808.0 ? (int64_t)d : -1;
+    }
     return -1;
 }
 
