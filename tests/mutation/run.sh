@@ -50,7 +50,7 @@ for i in "${!ids[@]}"; do
     else
         t0=$SECONDS
         ctest --test-dir "$tree/build" -R "${tests[$i]}" --timeout 900 >"$work/$id.test.log" 2>&1 || true
-        failed=$(sed -n 's/^ *[0-9]* - \([^ ]*\) (.*/\1/p' "$work/$id.test.log" | tr '\n' ' ')
+        failed=$(sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (.*/\1/p' "$work/$id.test.log" | tr '\n' ' ')
         ran=$(grep -c 'Test *#' "$work/$id.test.log" || true)
         if [ "$ran" = 0 ]; then
             rows+=("| $id | ${descs[$i]} | NO TEST RAN for '${tests[$i]}' |")
