@@ -56,6 +56,14 @@ check_eq "200 distinct readings" 200 "$(jq -r '[.ship_id, .channel_id, .timestam
 check "fastavro decodes the same 200 readings from the single-object topic" diff "$TMP/sim.reg" "$TMP/sim.so"
 check_eq "readings start at the --start time" 1767225600000000 "$(jq -s 'map(.timestamp) | min' "$TMP/sim.reg")"
 
+# ferry's own reader of both framings: ferry tail gives the same values
+check_eq "ferry tail reads the registry-framed topic" 0 "$(exit_code ferry tail --topic "$base.reg" \
+    --until-idle 2s -n 5 --schema-registry "$FERRY_SCHEMA_REGISTRY")"
+check "... the same 5 records, field for field" diff "$TMP/want" <(jq -S -c . "$TMP/out" | sort | sed 's/,"/, "/g; s/":/": /g')
+check_eq "ferry tail reads the single-object topic" 0 "$(exit_code ferry tail --topic "$base.so" \
+    --until-idle 2s -n 5 --meta)"
+check_eq "... and says which framing each record had" 5 "$(grep -c '"framing":"single-object"' "$TMP/out")"
+
 # An incompatible schema already registered for the topic: ferry stops before sending anything.
 jq '.fields[0].type = "int"' "$SCHEMA_V1" | jq -Rs '{schema: .}' |
     curl -fsS -o /dev/null -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
