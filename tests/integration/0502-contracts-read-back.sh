@@ -72,4 +72,13 @@ check_eq "telemetry exits 1 when the registry refuses ferry's schema" 1 "$(exit_
     --topic "$base.clash" --count 10 --progress 0 --schema-registry "$FERRY_SCHEMA_REGISTRY")"
 check "... with the registry's message (HTTP 409, incompatible)" grep -q 'HTTP 409: .*Incompatible' "$TMP/err"
 check_eq "... and nothing was sent" 0 "$(kcat -C -b "$FERRY_BROKERS" -t "$base.clash" -e -q -f 'x\n' | wc -l)"
+
+# A registry nobody answers: exit 3 (unreachable) and the basic-auth password appears nowhere.
+check_eq "telemetry exits 3 when the registry cannot be reached" 3 "$(FERRY_SCHEMA_REGISTRY_USER=team \
+    FERRY_SCHEMA_REGISTRY_PASSWORD=pw-5ecret-77 exit_code ferry telemetry --topic "$base.clash" \
+    --count 1 --progress 0 --schema-registry http://127.0.0.1:9/apis/ccompat/v7)"
+check "... saying so" grep -q 'schema registry http://127.0.0.1:9/apis/ccompat/v7: registering' "$TMP/err"
+check "... without the password" bash -c "! grep -q pw-5ecret-77 '$TMP/err' '$TMP/out'"
+FERRY_SCHEMA_REGISTRY_PASSWORD=pw-5ecret-77 ferry telemetry --help >"$TMP/help"
+check "--help does not show the password" bash -c "! grep -q pw-5ecret-77 '$TMP/help'"
 finish
