@@ -62,4 +62,19 @@ for why in "json: not JSON" "must be an object, got an array" "json: JSON teleme
     n=$((n + 1))
     check "dead letter $n says: $why" grep -q "$why" <(sed -n "${n}p" "$TMP/dlq")
 done
+
+# A registry-framed record reaching a worker without a registry: it stops (exit 1) instead of
+# dead-lettering what may be a good record, and commits nothing past it.
+t2=$topic.noreg
+new_topic "$t2" 1
+check "kcat writes one registry-framed record" kcat -P -b "$FERRY_BROKERS" -t "$t2" -k B "$TMP/bad-schema"
+check_eq "dualwrite without --schema-registry exits 1" 1 "$(exit_code env -u FERRY_SCHEMA_REGISTRY \
+    "$FERRY_BIN" dualwrite --pg "$db" --topic "$t2" --group "$t2.g" --until-idle 3s --progress 0)"
+check "... saying why" grep -q 'Schema Registry framing (schema id [0-9]*), but no --schema-registry' "$TMP/err"
+check_eq "... nothing dead-lettered" 0 "$(dlq_count "$t2")"
+committed() { # the group's committed offset on the topic's partition 0, or "-" for none
+    "$FERRY_SOURCE_DIR/scripts/kafka-tool" consumer-groups --bootstrap-server "$FERRY_BROKERS" \
+        --describe --group "$t2.g" 2>/dev/null | awk -v t="$t2" '$2 == t && $3 == 0 { print $4 }'
+}
+check "... and no offset was committed past it" bash -c "[ '$(committed)' = - ] || [ '$(committed)' = 0 ] || [ -z '$(committed)' ]"
 finish
