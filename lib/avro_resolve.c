@@ -7,45 +7,12 @@
  * shared. avro-c has resolvers of its own (avro_resolved_writer_new), but they read through
  * avro_value_read(), which trusts lengths in the input, and they know no field defaults (avro-c
  * drops them while parsing), so ferry resolves here with its bounds-checked reader. */
-#include "avro_internal.h"
-#include "ferry/resolve.h"
+#include "avro_resolve_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { R_SAME, R_PROMOTE, R_RECORD, R_ENUM, R_WUNION, R_RUNION, R_ARRAY, R_MAP, R_ERROR };
-
-typedef struct rnode rnode_t;
-struct rnode {
-    int op;
-    avro_schema_t w, r; /* links followed */
-    avro_type_t wt, rt;
-    size_t nsub;
-    rnode_t **sub; /* record: per writer field (NULL: skipped); union: per writer branch;
-                    * reader union, array, map: sub[0] */
-    int *rfield;   /* record: reader field index of writer field i */
-    size_t ndef;
-    int *def_field; /* record: reader fields that take their default */
-    const json_t **def_json;
-    int *symbols; /* enum: reader symbol of writer symbol i, -1 when none */
-    int rbranch;  /* reader union: the branch chosen */
-    char *msg;    /* error node: why the writer branch cannot be read */
-};
-
-struct ferry_resolver {
-    const ferry_schema_t *w, *r;
-    int identity;
-    rnode_t *root;
-    rnode_t **all; /* every node, for freeing */
-    size_t nall;
-    struct memo {
-        avro_schema_t w, r;
-        rnode_t *n;
-    } * memo;
-    size_t nmemo;
-};
 
 /* ---- compiling -------------------------------------------------------------------------- */
 
@@ -66,6 +33,8 @@ static void node_free(rnode_t *n)
 {
     free(n->sub);
     free(n->rfield);
+    free(n->wfield);
+    free(n->rname);
     free(n->def_field);
     free(n->def_json);
     free(n->symbols);
@@ -166,6 +135,9 @@ static rnode_t *compile_record(ferry_resolver_t *rs, avro_schema_t w, avro_schem
     n->nsub = nw;
     n->sub = ferry_xcalloc(nw ? nw : 1, sizeof *n->sub);
     n->rfield = ferry_xcalloc(nw ? nw : 1, sizeof *n->rfield);
+    n->wfield = ferry_xcalloc(nw ? nw : 1, sizeof *n->wfield);
+    n->rname = ferry_xcalloc(nw ? nw : 1, sizeof *n->rname);
+    n->nr = nr;
     char *taken = ferry_xcalloc(nr ? nr : 1, 1);
     const json_t *rfields = json_object_get(ferry_avro_named_json(rs->r, r), "fields");
     for (size_t i = 0; i < nw; i++) {
@@ -176,9 +148,11 @@ static rnode_t *compile_record(ferry_resolver_t *rs, avro_schema_t w, avro_schem
                 in_aliases(json_object_get(json_array_get(rfields, j), "aliases"), wname))
                 k = (int)j;
         n->rfield[i] = k;
+        n->wfield[i] = avro_schema_record_field_get_by_index(w, (int)i);
         if (k < 0 || taken[k])
             continue; /* the reader does not have it: skipped */
         taken[k] = 1;
+        n->rname[i] = avro_schema_record_field_name(r, k);
         ferry_avro_path_t sub = {path, avro_schema_record_field_name(r, k), 0, 0};
         n->sub[i] = compile(rs, avro_schema_record_field_get_by_index(w, (int)i),
                             avro_schema_record_field_get_by_index(r, k), &sub, depth + 1, err);
@@ -386,18 +360,13 @@ int ferry_resolver_identity(const ferry_resolver_t *rs)
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
-typedef struct run {
-    ferry_avro_reader_t rd;
-    const ferry_resolver_t *rs;
-} run_t;
-
 static int fatal(run_t *x)
 {
     return ferry_err_set(x->rd.err, FERRY_FATAL, "avro-c: %s", avro_strerror());
 }
 
 /* Passes over one value of writer schema s. */
-static int skip(run_t *x, avro_schema_t s, const ferry_avro_path_t *path, int depth)
+int ferry_resolve_skip(run_t *x, avro_schema_t s, const ferry_avro_path_t *path, int depth)
 {
     ferry_avro_reader_t *r = &x->rd;
     int64_t v;
@@ -440,11 +409,11 @@ static int skip(run_t *x, avro_schema_t s, const ferry_avro_path_t *path, int de
             return rc;
         if (v < 0 || (uint64_t)v >= avro_schema_union_size(s))
             return ferry_avro_rd_error(r, path, "union branch index out of range");
-        return skip(x, avro_schema_union_branch(s, (int)v), path, depth + 1);
+        return ferry_resolve_skip(x, avro_schema_union_branch(s, (int)v), path, depth + 1);
     case AVRO_RECORD:
         for (size_t i = 0; i < avro_schema_record_size(s); i++)
-            if ((rc = skip(x, avro_schema_record_field_get_by_index(s, (int)i), path, depth + 1)) !=
-                FERRY_OK)
+            if ((rc = ferry_resolve_skip(x, avro_schema_record_field_get_by_index(s, (int)i), path,
+                                         depth + 1)) != FERRY_OK)
                 return rc;
         return FERRY_OK;
     case AVRO_ARRAY:
@@ -475,7 +444,7 @@ static int skip(run_t *x, avro_schema_t s, const ferry_avro_path_t *path, int de
             for (int64_t k = 0; k < count; k++) {
                 if (is_map && (rc = ferry_avro_rd_bytes(r, path, &data, &len)) != FERRY_OK)
                     return rc;
-                if ((rc = skip(x, item, path, depth + 1)) != FERRY_OK)
+                if ((rc = ferry_resolve_skip(x, item, path, depth + 1)) != FERRY_OK)
                     return rc;
             }
         }
@@ -604,9 +573,8 @@ static int run_node(run_t *x, const rnode_t *n, avro_value_t *v, const ferry_avr
         return run_promote(x, n, v, path);
     case R_RECORD:
         for (size_t i = 0; i < n->nsub; i++) {
-            avro_schema_t wf = avro_schema_record_field_get_by_index(n->w, (int)i);
             if (!n->sub[i]) {
-                if ((rc = skip(x, wf, path, depth + 1)) != FERRY_OK)
+                if ((rc = ferry_resolve_skip(x, n->wfield[i], path, depth + 1)) != FERRY_OK)
                     return rc;
                 continue;
             }

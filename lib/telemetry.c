@@ -247,6 +247,11 @@ ferry_status ferry_telemetry_decode_body(const void *data, size_t len, ferry_rea
     if (r.p != r.end)
         return ferry_err_set(err, FERRY_POISON, "%zu trailing bytes after TelemetryReading",
                              (size_t)(r.end - r.p));
+    return ferry_telemetry_validate(out, err);
+}
+
+ferry_status ferry_telemetry_validate(const ferry_reading_t *out, ferry_err_t *err)
+{
     if (out->ship_id.len == 0)
         return ferry_err_set(err, FERRY_POISON, "empty ship_id");
     if (out->channel_id.len == 0)

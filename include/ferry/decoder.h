@@ -28,6 +28,7 @@
 
 #include "ferry/avro.h"
 #include "ferry/registry.h"
+#include "ferry/resolve.h"
 #include "ferry/telemetry.h"
 
 typedef enum ferry_framing {
@@ -64,9 +65,10 @@ int ferry_decoder_value(ferry_decoder_t *d, const void *data, size_t len, avro_v
                         const ferry_schema_t **schema, ferry_framing *framing, ferry_err_t *err);
 
 /* Decodes a record into a TelemetryReading (the decoder's reader must be TelemetryReading),
- * validated as ferry_telemetry_decode() does. The strings of *r point into data[0..len) or,
- * when the record had to be converted (another writer schema, JSON), into *owned, a new
- * allocation the caller frees after the reading (NULL when nothing was allocated). */
+ * validated as ferry_telemetry_decode() does. The strings of *r point into data[0..len)
+ * (ferry's schema or an evolved writer schema: zero-copy) or, when the record had to be
+ * converted (JSON), into *owned, a new allocation the caller frees after the reading (NULL
+ * when nothing was allocated). */
 int ferry_decoder_reading(ferry_decoder_t *d, const void *data, size_t len, ferry_reading_t *r,
                           char **owned, ferry_framing *framing, ferry_err_t *err);
 

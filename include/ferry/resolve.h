@@ -46,4 +46,27 @@ int ferry_resolver_identity(const ferry_resolver_t *rs);
 int ferry_resolver_read(const ferry_resolver_t *rs, const void *data, size_t len,
                         avro_value_t *value, ferry_err_t *err);
 
+/* ---- flat records, zero-copy ------------------------------------------------------------
+ * For a reader record whose fields are all primitives or unions of primitives (such as
+ * TelemetryReading), a body can be read straight into one slot per reader field, without
+ * building avro-c values: strings and bytes point into the input. */
+typedef struct ferry_resolved_field {
+    avro_type_t type; /* the reader's type: AVRO_NULL, _BOOLEAN, _INT32, _INT64, _FLOAT,
+                       * _DOUBLE, _STRING or _BYTES (promotions already applied) */
+    int branch;       /* the reader union's branch, -1 when the field is not a union */
+    int is_default;   /* the writer lacks the field: `def` (the reader's default) applies */
+    const json_t *def;
+    int64_t l;              /* int, long */
+    double d;               /* float, double */
+    int b;                  /* boolean */
+    const unsigned char *s; /* string, bytes: into the input */
+    size_t len;
+} ferry_resolved_field_t;
+
+/* Reads one body into out[0..nout) (nout: the reader's field count). Same checks as
+ * ferry_resolver_read (strings promoted from bytes must be UTF-8); FERRY_FATAL when the
+ * reader is not flat. */
+int ferry_resolver_read_flat(const ferry_resolver_t *rs, const void *data, size_t len,
+                             ferry_resolved_field_t *out, size_t nout, ferry_err_t *err);
+
 #endif

@@ -65,6 +65,10 @@ ferry_status ferry_telemetry_decode(const void *data, size_t len, ferry_reading_
 ferry_status ferry_telemetry_decode_body(const void *data, size_t len, ferry_reading_t *r,
                                          ferry_err_t *err);
 
+/* The checks decoding makes on a reading's contents: non-empty ship_id and channel_id, every
+ * string valid UTF-8 without NUL bytes. FERRY_OK or FERRY_POISON with the reason. */
+ferry_status ferry_telemetry_validate(const ferry_reading_t *r, ferry_err_t *err);
+
 /* The fingerprint of the embedded TelemetryReading schema. */
 uint64_t ferry_telemetry_fingerprint(void);
 

@@ -56,6 +56,14 @@ check_eq "200 distinct readings" 200 "$(jq -r '[.ship_id, .channel_id, .timestam
 check "fastavro decodes the same 200 readings from the single-object topic" diff "$TMP/sim.reg" "$TMP/sim.so"
 check_eq "readings start at the --start time" 1767225600000000 "$(jq -s 'map(.timestamp) | min' "$TMP/sim.reg")"
 
+# ferry's own reader of both framings: ferry tail gives the same values
+check_eq "ferry tail reads the registry-framed topic" 0 "$(exit_code ferry tail --topic "$base.reg" \
+    --until-idle 2s -n 5 --schema-registry "$FERRY_SCHEMA_REGISTRY")"
+check "... the same 5 records, field for field" diff "$TMP/want" <(jq -S -c . "$TMP/out" | sort | sed 's/,"/, "/g; s/":/": /g')
+check_eq "ferry tail reads the single-object topic" 0 "$(exit_code ferry tail --topic "$base.so" \
+    --until-idle 2s -n 5 --meta)"
+check_eq "... and says which framing each record had" 5 "$(grep -c '"framing":"single-object"' "$TMP/out")"
+
 # An incompatible schema already registered for the topic: ferry stops before sending anything.
 jq '.fields[0].type = "int"' "$SCHEMA_V1" | jq -Rs '{schema: .}' |
     curl -fsS -o /dev/null -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
@@ -64,4 +72,13 @@ check_eq "telemetry exits 1 when the registry refuses ferry's schema" 1 "$(exit_
     --topic "$base.clash" --count 10 --progress 0 --schema-registry "$FERRY_SCHEMA_REGISTRY")"
 check "... with the registry's message (HTTP 409, incompatible)" grep -q 'HTTP 409: .*Incompatible' "$TMP/err"
 check_eq "... and nothing was sent" 0 "$(kcat -C -b "$FERRY_BROKERS" -t "$base.clash" -e -q -f 'x\n' | wc -l)"
+
+# A registry nobody answers: exit 3 (unreachable) and the basic-auth password appears nowhere.
+check_eq "telemetry exits 3 when the registry cannot be reached" 3 "$(FERRY_SCHEMA_REGISTRY_USER=team \
+    FERRY_SCHEMA_REGISTRY_PASSWORD=pw-5ecret-77 exit_code ferry telemetry --topic "$base.clash" \
+    --count 1 --progress 0 --schema-registry http://127.0.0.1:9/apis/ccompat/v7)"
+check "... saying so" grep -q 'schema registry http://127.0.0.1:9/apis/ccompat/v7: registering' "$TMP/err"
+check "... without the password" bash -c "! grep -q pw-5ecret-77 '$TMP/err' '$TMP/out'"
+FERRY_SCHEMA_REGISTRY_PASSWORD=pw-5ecret-77 ferry telemetry --help >"$TMP/help"
+check "--help does not show the password" bash -c "! grep -q pw-5ecret-77 '$TMP/help'"
 finish

@@ -9,6 +9,9 @@ fi
 # The venv: created once and cached (pinned versions; rebuilt when the pins change).
 CONTRACTS_PINS="confluent-kafka[avro,schemaregistry]==2.16.1 fastavro==1.13.1"
 VENV=${FERRY_CACHE_DIR:-$HOME/.cache/ferry}/venv-contracts
+mkdir -p "$(dirname "$VENV")"
+exec 7>"$VENV.lock" # one creator at a time (builds and worktrees share the cache)
+flock -w 600 7 || { echo "FAIL: timed out waiting for $VENV.lock" >&2; exit 1; }
 if [ "$(cat "$VENV/.pins" 2>/dev/null)" != "$CONTRACTS_PINS" ]; then
     echo "# creating $VENV ($CONTRACTS_PINS)"
     rm -rf "$VENV"
@@ -17,6 +20,7 @@ if [ "$(cat "$VENV/.pins" 2>/dev/null)" != "$CONTRACTS_PINS" ]; then
     "$VENV/bin/pip" install -q $CONTRACTS_PINS
     echo "$CONTRACTS_PINS" >"$VENV/.pins"
 fi
+exec 7>&-
 PY="$VENV/bin/python"
 CONTRACTS="$FERRY_SOURCE_DIR/tests/integration/contracts.py"
 SCHEMA_V1="$FERRY_SOURCE_DIR/schemas/TelemetryReading.avsc"

@@ -2,7 +2,8 @@
  * registry path against the real registry of the stack (FERRY_SCHEMA_REGISTRY, Apicurio's
  * Confluent API; compatibility BACKWARD as scripts/stack sets it): register, the same id for
  * the same schema, fetch by id, an unknown id is poison, an incompatible schema is fatal with
- * the registry's words, a registry nobody listens on is retriable (quickly), and a record in
+ * the registry's words, a registry nobody listens on is retriable (quickly), one that never
+ * answers is retriable after the request timeout, and a record in
  * registry framing of an evolved schema decodes through the decoder. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,10 @@
 #include <cmocka.h>
 
 #include "it.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "ferry/decoder.h"
 #include "ferry/registry.h"
@@ -125,12 +130,43 @@ static void test_unreachable_is_retry(void **state)
     assert_int_equal(err.status, FERRY_USAGE);
 }
 
+/* A registry that takes the connection and never answers (a hung server): retriable, after
+ * the request timeout and not much later. */
+static void test_slow_is_retry(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 8), 0); /* the kernel completes the handshake; nobody reads */
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/apis/ccompat/v7", ntohs(a.sin_port));
+    ferry_registry_conf_t c = {url, NULL, NULL, 1000};
+    ferry_err_t err;
+    ferry_registry_t *r = ferry_registry_new(&c, &err);
+    ferry_buf_t text = FERRY_BUF_INIT;
+    int64_t t0 = ferry_mono_ms();
+    assert_int_equal(ferry_registry_fetch(r, 1, &text, &err), FERRY_RETRY);
+    int64_t took = ferry_mono_ms() - t0;
+    assert_true(took >= 900 && took < 4000);
+    assert_non_null(strstr(err.msg, "timeout"));
+    ferry_buf_free(&text);
+    ferry_registry_free(r);
+    close(fd);
+}
+
 int main(void)
 {
     it_env("FERRY_SCHEMA_REGISTRY");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_fetch),
         cmocka_unit_test(test_unreachable_is_retry),
+        cmocka_unit_test(test_slow_is_retry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -328,6 +328,26 @@ static void test_evolved_telemetry(void **state)
     int64_t l = 0;
     avro_value_get_long(&b, &l);
     assert_int_equal(l, 7);
+    /* the same body read flat, zero-copy: one slot per reader field */
+    ferry_resolved_field_t f[6];
+    if (ferry_resolver_read_flat(rs, body, sizeof body, f, 6, &err) != FERRY_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(f[0].type, AVRO_STRING);
+    assert_int_equal(f[0].len, 2);
+    assert_true(f[0].s == body + 1); /* into the input */
+    assert_int_equal(f[2].type, AVRO_INT64);
+    assert_int_equal(f[2].l, 1);
+    assert_int_equal(f[3].branch, 2); /* value: the reader's long branch */
+    assert_int_equal(f[3].l, 7);
+    assert_int_equal(f[4].branch, 1);
+    assert_memory_equal(f[4].s, "kn", 2);
+    assert_true(f[5].is_default && json_is_null(f[5].def)); /* source: absent, default null */
+    /* truncated and trailing bodies are poison here too */
+    assert_int_equal(ferry_resolver_read_flat(rs, body, sizeof body - 1, f, 6, &err), FERRY_POISON);
+    unsigned char longer[sizeof body + 1];
+    memcpy(longer, body, sizeof body);
+    longer[sizeof body] = 0;
+    assert_int_equal(ferry_resolver_read_flat(rs, longer, sizeof longer, f, 6, &err), FERRY_POISON);
     avro_value_decref(&v);
     ferry_resolver_free(rs);
     ferry_schema_free(w);
