@@ -68,8 +68,11 @@ feed_movies() {
     ferry produce --topic "$topic" --schema MovieCrawled "$good" 2>>"$TMP/produce.log"
     printf 'this is not avro' | kcat -P -b "$FERRY_BROKERS" -t "$topic" -k 4242 -p 0
     ferry produce --topic "$topic" --schema MovieCrawled "$bad" 2>>"$TMP/produce.log"
+    # a record of another embedded schema (wrong_schema), single-object even when the stack's
+    # FERRY_SCHEMA_REGISTRY would make TelemetryReading registry-framed
     echo '{"ship_id":"IMO-1","channel_id":"rpm","timestamp":1,"value":1.5}' |
-        ferry produce --topic "$topic" --schema TelemetryReading --key ship_id 2>>"$TMP/produce.log"
+        ferry produce --topic "$topic" --schema TelemetryReading --key ship_id \
+            --wire-format single-object 2>>"$TMP/produce.log"
 }
 
 # committed_values TOPIC : every record a read_committed consumer sees, as natural JSON with
