@@ -3,9 +3,10 @@
 #  - A record of 1,048,000 bytes (accepted by the broker: the topic's max.message.bytes is
 #    Kafka's default 1,048,588) is dead-lettered truncated to what the DLQ topic takes, with
 #    its coordinates and its size; the good readings around it are written; the worker ends 0.
-#  - A DLQ that cannot be written at all (the source topic's name has 246 characters, so
-#    "<name>.dlq" is not a valid topic) keeps the poison record's offset uncommitted and is
-#    retried with backoff and reported, without spinning: a few log lines in 15 s, not 1 GB.
+#  - A topic whose .dlq could not exist (246 characters) is refused at start (exit 2).
+#  - A DLQ that cannot be written at all (its topic's max.message.bytes is smaller than a dead
+#    letter's headers) keeps the poison record's offset uncommitted and is retried with backoff and
+#    reported, without spinning: a few log lines in 15 s, not 1 GB.
 . "$(dirname "$0")/lib.sh"
 db=$(new_db it_dlq_limits)
 topic=$(unique it.dlqlim)
@@ -26,12 +27,21 @@ check "  with its coordinates" grep -q "ferry.source.topic=$topic,ferry.source.p
 check "  shorter than the record" test "$(cat "$TMP/len")" -lt 1048000
 check "  and most of it kept" test "$(cat "$TMP/len")" -gt 1000000
 
-# the DLQ cannot be written: a 246-character topic name
+# a topic whose .dlq could not exist (246 characters: "<name>.dlq" passes Kafka's 249) is
+# refused at start, before anything is read: never a worker that cannot dead-letter
 long=$(unique it.dlq)
 long=$long$(printf 'x%.0s' $(seq 1 $((246 - ${#long}))))
 check_eq "a 246-character topic" 246 "${#long}"
+check_eq "  dualwrite refuses it at start: exit 2" 2 "$(exit_code timeout 20 "$FERRY_BIN" dualwrite --pg "$db" --topic "$long")"
+check "  saying why" grep -q 'dead-letter topic' "$TMP/err"
+
+# the DLQ cannot be written at all: its topic takes records of at most 200 bytes, less than a
+# dead letter's headers alone, so even the truncated dead letter is refused, every time
+long=$(unique it.dlqnr)
 "$FERRY_SOURCE_DIR/scripts/kafka-tool" topics --bootstrap-server "$FERRY_BROKERS" --create \
     --topic "$long" --partitions 1 >/dev/null
+"$FERRY_SOURCE_DIR/scripts/kafka-tool" topics --bootstrap-server "$FERRY_BROKERS" --create \
+    --topic "$long.dlq" --partitions 1 --config max.message.bytes=200 >/dev/null
 printf 'not avro' | kcat -P -b "$FERRY_BROKERS" -t "$long" -k S2
 good 1767225602000000 | ferry produce --topic "$long" --schema TelemetryReading --log-level warn
 "$FERRY_BIN" dualwrite --pg "$db" --topic "$long" --group "$long.g" --progress 0 2>"$TMP/stuck.log" &
