@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static ferry_status classify_sqlstate(const char *st)
 {
@@ -515,41 +516,51 @@ void ferry_pg_redact(const char *conninfo, char *out, size_t outsz)
             param = amp ? amp + 1 : NULL;
         }
     } else {
-        /* key=value form: blank out the value of password=... The value is delimited the
-         * way libpq reads it: any white space (isspace) may surround the '=', an unquoted
-         * value ends at white space, and a backslash escapes the next character both inside
-         * and outside quotes. */
+        /* key=value form, read the way libpq's conninfo_parse reads it: blanks, a keyword
+         * up to '=' or white space, blanks, '=', blanks, then a value that is quoted ('...',
+         * backslash escapes) or ends at white space (backslash escapes too). The value of
+         * password (any case) is hidden. Where libpq would refuse the string (no '=' after a
+         * keyword, an empty keyword, an unterminated quote) the rest is hidden: it is no
+         * longer clear which part is a password. */
         const char *p = conninfo;
         while (*p) {
-            const char *pw = strstr(p, "password");
-            if (!pw) {
-                ferry_buf_append_str(&b, p);
-                break;
-            }
-            const char *q = pw + 8;
-            while (isspace((unsigned char)*q))
-                q++;
-            if (*q != '=') {
-                ferry_buf_append(&b, p, (size_t)(q - p));
-                p = q;
+            if (isspace((unsigned char)*p)) {
+                ferry_buf_append_byte(&b, (unsigned char)*p++);
                 continue;
             }
-            q++;
-            while (isspace((unsigned char)*q))
-                q++;
-            ferry_buf_append(&b, p, (size_t)(q - p));
-            ferry_buf_append_str(&b, "***");
-            int quoted = *q == '\'';
-            if (quoted)
-                q++;
-            while (*q && (quoted ? *q != '\'' : !isspace((unsigned char)*q))) {
-                if (*q == '\\' && q[1])
-                    q++;
-                q++;
+            const char *key = p;
+            while (*p && *p != '=' && !isspace((unsigned char)*p))
+                p++;
+            size_t klen = (size_t)(p - key);
+            while (isspace((unsigned char)*p))
+                p++;
+            if (*p != '=' || klen == 0) {
+                ferry_buf_append_str(&b, "***");
+                break;
             }
-            if (quoted && *q)
-                q++;
-            p = q;
+            p++;
+            while (isspace((unsigned char)*p))
+                p++;
+            ferry_buf_append(&b, key, (size_t)(p - key));
+            const char *val = p;
+            int quoted = *p == '\'';
+            if (quoted)
+                p++;
+            while (*p && (quoted ? *p != '\'' : !isspace((unsigned char)*p))) {
+                if (*p == '\\' && p[1])
+                    p++;
+                p++;
+            }
+            if (quoted && !*p) {
+                ferry_buf_append_str(&b, "***");
+                break;
+            }
+            if (quoted)
+                p++;
+            if (klen == 8 && strncasecmp(key, "password", 8) == 0)
+                ferry_buf_append_str(&b, "***");
+            else
+                ferry_buf_append(&b, val, (size_t)(p - val));
         }
     }
     snprintf(out, outsz, "%s", ferry_buf_cstr(&b));
