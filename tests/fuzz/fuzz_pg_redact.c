@@ -1,4 +1,4 @@
-/* fuzz_pg_redact.c - ferry_pg_redact (lib/pg.c), which every connection string goes through
+/* fuzz_pg_redact.c - ferry_pg_redact (lib/pg_redact.c), which every connection string goes through
  * before it is logged.
  *
  * Input: three option bytes, then text. Bytes 0x80..0xFF are the password: the target
