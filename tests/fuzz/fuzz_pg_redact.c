@@ -1,4 +1,4 @@
-/* fuzz_pg_redact.c - ferry_pg_redact (lib/pg.c), which every connection string goes through
+/* fuzz_pg_redact.c - ferry_pg_redact (lib/pg_redact.c), which every connection string goes through
  * before it is logged.
  *
  * Input: three option bytes, then text. Bytes 0x80..0xFF are the password: the target
@@ -16,6 +16,7 @@
  * Checks: the output is NUL-terminated within outsz and holds no byte of the password. The
  * input text as it is (a NUL-terminated conninfo) is redacted too, checked only for the
  * NUL. */
+#include <ctype.h>
 #include <string.h>
 
 #include "ferry/buf.h"
@@ -64,11 +65,46 @@ static void append_quoted(ferry_buf_t *b, const uint8_t *p, size_t n)
     ferry_buf_append_byte(b, '\'');
 }
 
+/* 1 when the unquoted key=value text s[0..n) ends after a `key =` still waiting for its value
+ * (libpq would take the next word, here `password`, as that value). */
+static int dangling_key(const unsigned char *s, size_t n)
+{
+    enum { BETWEEN, KEY, AFTER_KEY, AFTER_EQ, VALUE, REFUSED } st = BETWEEN;
+    for (size_t i = 0; i < n && st != REFUSED; i++) {
+        int sp = isspace(s[i]), eq = s[i] == '=';
+        switch (st) {
+        case BETWEEN:
+            st = sp ? BETWEEN : eq ? AFTER_EQ : KEY;
+            break;
+        case KEY:
+            st = eq ? AFTER_EQ : sp ? AFTER_KEY : KEY;
+            break;
+        case AFTER_KEY:
+            st = sp ? AFTER_KEY : eq ? AFTER_EQ : REFUSED;
+            break;
+        case AFTER_EQ:
+            st = sp ? AFTER_EQ : VALUE;
+            break;
+        case VALUE:
+            st = sp ? BETWEEN : VALUE;
+            break;
+        default:
+            break;
+        }
+    }
+    return st == AFTER_EQ;
+}
+
 static void build_keyword(ferry_buf_t *b, uint8_t opt, const uint8_t *p, size_t n, size_t cut)
 {
     /* before the password: no quotes or backslashes, which could make `password=` part of
      * another value */
+    /* a leading blank: text starting with postgresql:// is a URI (for libpq too) */
+    ferry_buf_append_byte(b, ' ');
+    size_t start = b->len;
     append_text(b, p, cut, "'\\");
+    if (b->len > start && dangling_key(b->data + start, b->len - start))
+        ferry_buf_append_byte(b, 'x');
     ferry_buf_append_str(b, " password");
     ferry_buf_append_str(b, ws[(opt >> 4) & 3]);
     ferry_buf_append_byte(b, '=');
