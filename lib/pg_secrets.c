@@ -80,7 +80,15 @@ static void parse_uri(const char *c, ferry_buf_t *shown, secrets_t *sec)
         if (*p == '@')
             at = p;
     const char *p = auth;
-    if (at) {
+    const char *first_at = at ? memchr(auth, '@', (size_t)(at - auth) + 1) : NULL;
+    if (at && first_at != at) {
+        /* more than one '@': libpq ends the user info at the first, so what lies between
+         * (a '?' query with password=, say) is read another way than the last '@' suggests;
+         * neither reading is shown */
+        ferry_buf_append_str(shown, "***@");
+        secret_add_pct(sec, auth, (size_t)(at - auth));
+        p = at + 1;
+    } else if (at) {
         const char *colon = memchr(auth, ':', (size_t)(at - auth));
         if (colon) {
             ferry_buf_append(shown, auth, (size_t)(colon - auth));
@@ -199,12 +207,49 @@ static void parse_kv(const char *c, ferry_buf_t *shown, secrets_t *sec)
     }
 }
 
+/* Last line of defence: whatever reading put it there, a "password" followed by '=' in the
+ * text to be shown has its value (to the next '&', white space or end) hidden. */
+static void hide_leftovers(ferry_buf_t *shown, secrets_t *sec)
+{
+    ferry_buf_t out = FERRY_BUF_INIT;
+    const char *t = ferry_buf_cstr(shown);
+    size_t n = shown->len;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 8;
+        if (i + 8 <= n && memcmp(t + i, "password", 8) == 0) {
+            while (j < n && isspace((unsigned char)t[j]))
+                j++;
+            if (j < n && t[j] == '=') {
+                j++;
+                while (j < n && isspace((unsigned char)t[j]))
+                    j++;
+                size_t v = j;
+                while (j < n && t[j] != '&' && !isspace((unsigned char)t[j]))
+                    j++;
+                ferry_buf_append(&out, t + i, v - i);
+                if (j - v == 3 && memcmp(t + v, "***", 3) == 0) {
+                    ferry_buf_append_str(&out, "***");
+                } else {
+                    ferry_buf_append_str(&out, "***");
+                    secret_add_pct(sec, t + v, j - v);
+                }
+                i = j;
+                continue;
+            }
+        }
+        ferry_buf_append_byte(&out, (unsigned char)t[i++]);
+    }
+    ferry_buf_free(shown);
+    *shown = out;
+}
+
 static void parse(const char *conninfo, ferry_buf_t *shown, secrets_t *sec)
 {
     if (is_uri(conninfo))
         parse_uri(conninfo, shown, sec);
     else
         parse_kv(conninfo, shown, sec);
+    hide_leftovers(shown, sec);
 }
 
 static void secrets_free(secrets_t *sec)

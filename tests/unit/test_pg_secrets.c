@@ -32,9 +32,14 @@ static void test_uri(void **state)
     redacts("postgresql://db/x?password=one&sslmode=disable&password=two",
             "postgresql://db/x?password=***&sslmode=disable&password=***");
     redacts("postgresql://db/x?%70assword=pa55", "postgresql://db/x?%70assword=***");
-    /* an unescaped '@' or '?' in the password: the whole userinfo up to the last '@' */
-    redacts("postgresql://u:p@s?s@db/x", "postgresql://u:***@db/x");
+    /* an unescaped '@' or '?' in the password: nothing up to the last '@' is shown */
+    redacts("postgresql://u:p@s?s@db/x", "postgresql://***@db/x");
+    redacts("postgresql://u:p?s@db/x", "postgresql://u:***@db/x");
     redacts("postgresql://u:a%ZZb@db/x", "postgresql://u:***@db/x");
+    /* two '@' before the path: libpq ends the user info at the first (found by fuzz.pg_redact) */
+    redacts("postgresql://@?x=1&password=S3cr3t&y@db/x", "postgresql://***@db/x");
+    /* an '@' in the query, no path: whatever reads it, a password= is not shown */
+    redacts("postgresql://h?a=b@c&password=S3cr3t", "postgresql://h?a=b@c&password=***");
 }
 
 /* The overflow: a password= value shorter than "***" grew the string in place. */
