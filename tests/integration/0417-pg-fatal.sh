@@ -13,11 +13,14 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 
 "$FERRY_BIN" dualwrite --pg "$db" --topic "$topic" --group "$topic.g" --progress 0 2>"$TMP/dw.log" &
 dw=$!
-"$FERRY_BIN" backfill run --pg "$db" --topic "$topic.tasks" --group "$topic.bf" 2>"$TMP/bf.log" &
-bf=$!
 echo '{"ship_id":"S1","channel_id":"c","timestamp":1767225600000000,"value":1.5}' |
     ferry produce --topic "$topic" --schema TelemetryReading --log-level warn
 check "dual-write wrote the first reading" wait_for bash -c "[ \"\$(psql '$db' -qAtc 'select count(*) from telemetry_narrow' 2>/dev/null)\" = 1 ]"
+# backfill run starts once the narrow table exists (dual-write creates it; without it backfill
+# stops at once, exit 2, which is not what this test is about)
+"$FERRY_BIN" backfill run --pg "$db" --topic "$topic.tasks" --group "$topic.bf" 2>"$TMP/bf.log" &
+bf=$!
+check "backfill run is up (assigned its partition)" wait_for grep -q 'assigned' "$TMP/bf.log"
 psql "$FERRY_PG_URL" -qAtc "DROP DATABASE \"$name\" WITH (FORCE)" >/dev/null
 echo '{"ship_id":"S1","channel_id":"c","timestamp":1767225601000000,"value":2.5}' |
     ferry produce --topic "$topic" --schema TelemetryReading --log-level warn

@@ -75,7 +75,7 @@ new_topic() {
 # wait_for COND_CMD... : polls a command until it succeeds (60 s at most).
 wait_for() {
     local deadline=$((SECONDS + ${WAIT_SECONDS:-60}))
-    echo "$* (since ${SECONDS} s of the test, for ${WAIT_SECONDS:-60} s)" >"$TMP/.waiting" 2>/dev/null || true
+    [ -z "${TMP:-}" ] || echo "$* (since ${SECONDS} s of the test, for ${WAIT_SECONDS:-60} s)" >"$TMP/.waiting" 2>/dev/null || true
     until "$@"; do
         if ((SECONDS >= deadline)); then
             echo "# wait_for gave up after ${WAIT_SECONDS:-60} s: $*" >&2
@@ -83,7 +83,7 @@ wait_for() {
         fi
         sleep 0.5
     done
-    rm -f "$TMP/.waiting"
+    [ -z "${TMP:-}" ] || rm -f "$TMP/.waiting"
 }
 
 # check_wide DBURL: prints "channels narrow_values missing extra mismatched" (the tests'
