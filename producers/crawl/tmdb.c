@@ -123,6 +123,8 @@ static long find_result_spans(const char *text, size_t len, tmdb_item_t *items, 
                 }
                 const char *v = p;
                 p = skip_value(p, end);
+                if (p == v)
+                    return -1; /* a stray '}' where an item should be: it would never end */
                 if (n < max) {
                     items[n].raw = v;
                     items[n].raw_len = (size_t)(p - v);
@@ -134,7 +136,10 @@ static long find_result_spans(const char *text, size_t len, tmdb_item_t *items, 
             }
             found = (long)n;
         } else {
+            const char *v = p;
             p = skip_value(p, end);
+            if (p == v)
+                return -1; /* a stray ']' where a value should be */
         }
         p = skip_ws(p, end);
         if (p < end && *p == ',')

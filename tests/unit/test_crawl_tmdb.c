@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../producers/crawl/progress.c"
 #include "../../producers/crawl/tmdb.c"
@@ -274,6 +275,30 @@ static void test_numbers_out_of_range(void **state)
     tmdb_list_free(&l);
 }
 
+/* Bodies jansson refuses that are then read item by item: a stray '}' or ']' where an item or
+ * value should be made the span finder loop for ever (found by fuzz.tmdb_list); alarm() turns
+ * a hang into a failure within seconds. */
+static void test_itemwise_never_hangs(void **state)
+{
+    static const char *const bodies[] = {
+        ("{\"page\":2,\"results\":[{\"ititle922id\":-true,{\"ad\":-2},7,{\"ae_co22id\":-1},7,"
+         "{\"a]dult\":true}]}"),
+        "{\"page\":1,\"results\":[}",
+        "{\"page\":1,\"x\":],\"results\":[{\"id\":1}]}",
+        "{\"results\":[{\"id\":99999999999999999999},}]}",
+    };
+    alarm(10);
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        tmdb_list_t l;
+        ferry_err_t err;
+        if (tmdb_list_parse(bodies[i], strlen(bodies[i]), &l, &err) == FERRY_OK)
+            tmdb_list_free(&l);
+        else
+            assert_int_equal(err.status, FERRY_POISON);
+    }
+    alarm(0);
+}
+
 static void test_errors_and_details(void **state)
 {
     size_t len;
@@ -382,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_tolerant_of_real_oddities),
         cmocka_unit_test(test_bad_list_bodies),
         cmocka_unit_test(test_numbers_out_of_range),
+        cmocka_unit_test(test_itemwise_never_hangs),
         cmocka_unit_test(test_errors_and_details),
         cmocka_unit_test(test_minify),
         cmocka_unit_test(test_urls),
