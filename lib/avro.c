@@ -570,7 +570,7 @@ const ferry_schema_t *ferry_schema_by_fingerprint(uint64_t fingerprint)
     for (size_t i = 0; i < registry.count; i++)
         if (registry.items[i].fingerprint == fingerprint)
             return &registry.items[i];
-    return NULL;
+    return ferry_schema_extra_by_fingerprint(fingerprint);
 }
 
 const char *ferry_schema_name(const ferry_schema_t *schema)

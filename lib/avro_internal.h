@@ -100,4 +100,7 @@ int ferry_avro_json_set(const ferry_schema_t *schema, const json_t *j, avro_valu
  * for what avro-c forgets (aliases, enum defaults), or NULL. */
 const json_t *ferry_avro_named_json(const ferry_schema_t *schema, avro_schema_t named);
 
+/* avro_extra.c: a schema added by ferry_schema_add_dir() with that fingerprint, or NULL. */
+const ferry_schema_t *ferry_schema_extra_by_fingerprint(uint64_t fingerprint);
+
 #endif

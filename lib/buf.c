@@ -1,6 +1,7 @@
 /* buf.c - growable byte buffer (see include/ferry/buf.h). */
 #include "ferry/buf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,4 +128,29 @@ void *ferry_xmemdup(const void *p, size_t len)
     if (len)
         memcpy(q, p, len);
     return q;
+}
+
+int ferry_buf_read_file(ferry_buf_t *b, const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    char chunk[8192];
+    size_t n;
+    ferry_buf_reset(b);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b->len + n > max) {
+            fclose(f);
+            errno = EFBIG;
+            return -1;
+        }
+        ferry_buf_append(b, chunk, n);
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
 }

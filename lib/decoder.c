@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ferry/lifecycle.h"
+#include "ferry/log.h"
 #include "ferry/resolve.h"
 
 /* One writer schema seen: a registry id or a single-object fingerprint. */
@@ -23,6 +25,8 @@ typedef struct entry {
 struct ferry_decoder {
     const ferry_schema_t *reader;
     ferry_registry_t *registry;
+    int own_registry; /* made by ferry_decoder_from_opts: freed with the decoder */
+    const ferry_schema_t *last_writer;
     int telemetry; /* reader is TelemetryReading */
     entry_t *entries;
     size_t n, cap, next_evict;
@@ -87,6 +91,33 @@ ferry_decoder_t *ferry_decoder_new(const ferry_schema_t *reader, ferry_registry_
     return d;
 }
 
+ferry_decoder_t *ferry_decoder_from_opts(const ferry_opts_t *o, const ferry_schema_t *reader,
+                                         ferry_err_t *err)
+{
+    ferry_err_t rerr;
+    const char *dir = ferry_opts_str(o, "schemas");
+    size_t added = 0;
+    if (dir && *dir) {
+        if (ferry_schema_add_dir(dir, &added, err) != FERRY_OK)
+            return NULL;
+        ferry_info("--schemas %s: %zu writer schema(s) added", dir, added);
+    }
+    ferry_registry_t *reg = ferry_registry_from_opts(o, &rerr);
+    if (!reg && rerr.status != FERRY_OK) {
+        if (err)
+            *err = rerr;
+        return NULL;
+    }
+    ferry_decoder_t *d = ferry_decoder_new(reader, reg, 0);
+    d->own_registry = 1;
+    return d;
+}
+
+const ferry_schema_t *ferry_decoder_last_writer(const ferry_decoder_t *d)
+{
+    return d->last_writer;
+}
+
 static void entry_clear(entry_t *e)
 {
     if (e->value.iface)
@@ -108,6 +139,8 @@ void ferry_decoder_free(ferry_decoder_t *d)
         avro_value_decref(&d->rvalue);
     ferry_buf_free(&d->text);
     ferry_buf_free(&d->wire);
+    if (d->own_registry)
+        ferry_registry_free(d->registry);
     free(d);
 }
 
@@ -168,10 +201,12 @@ static int lookup(ferry_decoder_t *d, const unsigned char *p, size_t len, ferry_
             return FERRY_OK;
         const ferry_schema_t *w = ferry_schema_by_fingerprint(fp);
         if (!w)
-            return ferry_err_set(err, FERRY_POISON,
-                                 "unknown schema fingerprint 0x%016" PRIx64
-                                 " (single-object encoding of a schema ferry does not embed)",
-                                 fp);
+            return ferry_err_set(
+                err, FERRY_POISON,
+                "unknown schema fingerprint 0x%016" PRIx64
+                " (single-object encoding of a schema ferry does not know: give the "
+                "writer's .avsc with --schemas DIR)",
+                fp);
         *out = add(d, 0, fp, NULL, w);
         return FERRY_OK;
     }
@@ -200,6 +235,7 @@ static int prepare(ferry_decoder_t *d, const void *data, size_t len, ferry_frami
 {
     uint32_t id = 0;
     ferry_framing f = ferry_framing_of(data, len, &id);
+    d->last_writer = NULL;
     if (framing)
         *framing = f;
     const unsigned char *p = data;
@@ -217,6 +253,7 @@ static int prepare(ferry_decoder_t *d, const void *data, size_t len, ferry_frami
     int rc = lookup(d, p, len, f, e, body, err);
     if (rc != FERRY_OK)
         return rc;
+    d->last_writer = (*e)->writer;
     if ((*e)->error)
         return ferry_err_set(err, FERRY_POISON, "%s", (*e)->error);
     return FERRY_OK;
@@ -250,6 +287,23 @@ int ferry_decoder_value(ferry_decoder_t *d, const void *data, size_t len, avro_v
     *value = d->rvalue;
     if (schema)
         *schema = d->reader;
+    return rc;
+}
+
+int ferry_decoder_value_wait(ferry_decoder_t *d, const void *data, size_t len, avro_value_t *value,
+                             ferry_framing *framing, const char *where, ferry_err_t *err)
+{
+    int64_t backoff = 250;
+    unsigned waits = 0;
+    int rc;
+    while ((rc = ferry_decoder_value(d, data, len, value, NULL, framing, err)) == FERRY_RETRY &&
+           ferry_running()) {
+        if (waits++ % 20 == 0)
+            ferry_warn("%s: %s; waiting for the schema registry", where,
+                       err ? err->msg : "registry unavailable");
+        ferry_sleep_ms(backoff);
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
     return rc;
 }
 

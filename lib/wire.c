@@ -17,14 +17,11 @@ int ferry_wire_setup(const ferry_opts_t *o, const ferry_schema_t *schema, const 
             *err = rerr;
         return rerr.status;
     }
-    /* The default follows the registry only for the schemas whose consumers read registry
-     * framing (dualwrite: TelemetryReading); preprocess and retrain do not yet, so the movie
-     * schemas stay single-object unless asked (FERRY_SCHEMA_REGISTRY alone must not break
-     * them). */
+    /* Every consumer of ferry's topics reads both framings: registry by default when a
+     * registry is configured. */
     const char *f = ferry_opts_str(o, "wire-format");
     if (!f)
-        f = reg && !strcmp(ferry_schema_name(schema), "TelemetryReading") ? "registry"
-                                                                          : "single-object";
+        f = reg ? "registry" : "single-object";
     int rc = FERRY_OK;
     if (!strcmp(f, "registry")) {
         if (!reg) {

@@ -50,6 +50,7 @@ static const ferry_opt_t dualwrite_opts[] = {
      "exit after the group has been caught up for this long (default: run until SIGTERM)", 0},
     {"progress", 0, FERRY_OPT_DURATION, "5s", "DURATION", "interval of the progress line", 0},
     FERRY_OPT_SCHEMA_REGISTRY,
+    FERRY_OPT_SCHEMAS_DIR,
     FERRY_OPT_END,
 };
 
@@ -67,7 +68,6 @@ typedef struct worker {
     ferry_dlq_t *dlq;
     ferry_pg_t *pg;
     ferry_wcat_t *cat;
-    ferry_registry_t *registry;
     ferry_decoder_t *dec;
     dw_narrow_t narrow;
     int64_t batch_rows, batch_time_ms;
@@ -625,13 +625,12 @@ int cmd_dualwrite(int argc, char **argv)
         goto out;
     }
     w->cat = ferry_wcat_new(ferry_opts_str(o, "wide-schema"), max_cols);
-    w->registry = ferry_registry_from_opts(o, &err);
-    if (!w->registry && err.status != FERRY_OK) {
+    w->dec = ferry_decoder_from_opts(o, ferry_schema_get("TelemetryReading"), &err);
+    if (!w->dec) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_USAGE;
         goto out;
     }
-    w->dec = ferry_decoder_new(ferry_schema_get("TelemetryReading"), w->registry, 0);
     w->dlq = ferry_dlq_new(o, &err);
     if (!w->dlq) {
         ferry_error("%s", err.msg);
@@ -705,7 +704,6 @@ out:
     }
     ferry_dlq_destroy(w->dlq);
     ferry_decoder_free(w->dec);
-    ferry_registry_free(w->registry);
     ferry_wcat_destroy(w->cat);
     dw_narrow_free(&w->narrow);
     ferry_pg_close(w->pg);

@@ -21,6 +21,7 @@
 
 #include "commands.h"
 #include "ferry/avro.h"
+#include "ferry/decoder.h"
 #include "ferry/dlq.h"
 #include "ferry/kafka.h"
 #include "ferry/lifecycle.h"
@@ -29,6 +30,7 @@
 #include "ferry/pg.h"
 #include "ferry/topics.h"
 #include "ferry/txn.h"
+#include "ferry/wire.h"
 #include "movie.h"
 #include "store.h"
 
@@ -59,6 +61,9 @@ static const ferry_opt_t preprocess_opts[] = {
      0},
     {"until-idle", 0, FERRY_OPT_DURATION, NULL, "DURATION",
      "exit once every assigned partition has been at its end for this long", 0},
+    FERRY_OPT_WIRE_FORMAT,
+    FERRY_OPT_SCHEMA_REGISTRY,
+    FERRY_OPT_SCHEMAS_DIR,
     FERRY_OPT_END,
 };
 
@@ -72,6 +77,8 @@ typedef struct pp {
     ferry_pg_t *pg;
     movie_store_t *store;
     const ferry_schema_t *movie_schema, *feature_schema;
+    ferry_decoder_t *dec; /* MovieCrawled in any framing, other writer versions resolved */
+    ferry_wire_t wire;    /* the framing of the WatchLogFeature events */
     avro_value_t feature;
     ferry_buf_t out;
     const char *features_topic;
@@ -108,7 +115,10 @@ static ferry_status encode_feature(pp_t *pp, const watch_row_t *r, const rd_kafk
         ferry_avro_set_long(&tpo, "offset", src->offset, err))
         return FERRY_FATAL;
     ferry_buf_reset(&pp->out);
-    return (ferry_status)ferry_avro_encode(pp->feature_schema, v, &pp->out, err);
+    ferry_status st = (ferry_status)ferry_avro_encode(pp->feature_schema, v, &pp->out, err);
+    if (st == FERRY_OK)
+        ferry_wire_frame(&pp->wire, &pp->out, 0);
+    return st;
 }
 
 /* ---- one batch -------------------------------------------------------------------------- */
@@ -132,25 +142,33 @@ static ferry_status dead_letter(pp_t *pp, const rd_kafka_message_t *m, const cha
 static ferry_status process_record(pp_t *pp, const rd_kafka_message_t *m, batch_counts_t *bc,
                                    ferry_err_t *err)
 {
-    const ferry_schema_t *schema = NULL;
-    avro_value_t value;
+    avro_value_t value; /* borrowed from the decoder until its next record */
     ferry_err_t derr;
-    char msg[512];
+    ferry_framing framing;
+    char msg[1200];
     if (!m->payload || m->len == 0)
         return dead_letter(pp, m, "undecodable", "empty record value", bc, err);
-    if (ferry_avro_decode(m->payload, m->len, &schema, &value, &derr) != FERRY_OK)
-        return dead_letter(pp, m, "undecodable", derr.msg, bc, err);
-    if (schema != pp->movie_schema) {
-        snprintf(msg, sizeof msg, "expected a MovieCrawled record, got %s",
-                 ferry_schema_fullname(schema));
-        avro_value_decref(&value);
-        return dead_letter(pp, m, "wrong_schema", msg, bc, err);
+    int ds = ferry_decoder_value(pp->dec, m->payload, m->len, &value, NULL, &framing, &derr);
+    if (ds == FERRY_RETRY || ds == FERRY_FATAL) {
+        /* the registry is away (the batch is redone later, nothing dead-lettered) or not
+         * configured / refusing the credentials (the worker stops) */
+        if (err)
+            *err = derr;
+        return (ferry_status)ds;
+    }
+    if (ds != FERRY_OK) {
+        const ferry_schema_t *w = ferry_decoder_last_writer(pp->dec);
+        int other = w && strcmp(ferry_schema_fullname(w), ferry_schema_fullname(pp->movie_schema));
+        if (other)
+            snprintf(msg, sizeof msg, "expected a MovieCrawled record, got %s (%s)",
+                     ferry_schema_fullname(w), derr.msg);
+        else
+            snprintf(msg, sizeof msg, "%s: %s", ferry_framing_name(framing), derr.msg);
+        return dead_letter(pp, m, other ? "wrong_schema" : "undecodable", msg, bc, err);
     }
     movie_t mv;
-    if (movie_from_avro(&value, &mv, &derr) != FERRY_OK) {
-        avro_value_decref(&value);
+    if (movie_from_avro(&value, &mv, &derr) != FERRY_OK)
         return dead_letter(pp, m, "wrong_schema", derr.msg, bc, err);
-    }
     ferry_status st = FERRY_OK;
     const char *reason = movie_validate(&mv, msg, sizeof msg);
     if (reason) {
@@ -191,7 +209,6 @@ static ferry_status process_record(pp_t *pp, const rd_kafka_message_t *m, batch_
     }
 out:
     movie_clear(&mv);
-    avro_value_decref(&value);
     return st;
 }
 
@@ -391,6 +408,17 @@ int cmd_preprocess(int argc, char **argv)
         ferry_opts_destroy(o);
         return FERRY_EXIT_FAILED;
     }
+    if (!(pp.dec = ferry_decoder_from_opts(o, pp.movie_schema, &err))) {
+        ferry_error("%s", err.msg);
+        rc = exit_for(err.status);
+        goto out;
+    }
+    ferry_status ws = ferry_wire_setup(o, pp.feature_schema, pp.features_topic, &pp.wire, &err);
+    if (ws != FERRY_OK) {
+        ferry_error("%s", err.msg);
+        rc = exit_for(ws);
+        goto out;
+    }
     char txn_id[512];
     if (ferry_opts_str(o, "transactional-id")) {
         snprintf(txn_id, sizeof txn_id, "%s", ferry_opts_str(o, "transactional-id"));
@@ -523,6 +551,7 @@ out:
     movie_store_destroy(pp.store);
     ferry_pg_close(pp.pg);
     avro_value_decref(&pp.feature);
+    ferry_decoder_free(pp.dec);
     ferry_buf_free(&pp.out);
     /* A bounded run (--until-idle) cut short by a signal says so; an unbounded worker
      * stopped by a signal has done its job. */

@@ -16,6 +16,7 @@
 
 #include "commands.h"
 #include "ferry/avro.h"
+#include "ferry/decoder.h"
 #include "ferry/dlq.h"
 #include "ferry/kafka.h"
 #include "ferry/lifecycle.h"
@@ -57,6 +58,8 @@ static const ferry_opt_t dispatch_opts[] = {
      "deliver only the triggers of this retrain worker group (default: all)", 0},
     {"until-idle", 0, FERRY_OPT_DURATION, NULL, "DURATION",
      "exit once every assigned partition has been at its end for this long", 0},
+    FERRY_OPT_SCHEMA_REGISTRY,
+    FERRY_OPT_SCHEMAS_DIR,
     FERRY_OPT_END,
 };
 
@@ -64,6 +67,7 @@ typedef struct ds {
     const ferry_opts_t *o;
     ferry_consumer_t *c;
     ferry_producer_t *dlq;
+    ferry_decoder_t *dec; /* RetrainRequested in any framing */
     ferry_pg_t *pg;
     webhook_t *hook;
     int airflow;
@@ -268,20 +272,34 @@ static void one_line(char *s)
  * requested before it was settled; FERRY_FATAL on a PostgreSQL or Kafka failure. */
 static ferry_status deliver(ds_t *ds, const rd_kafka_message_t *m, ferry_err_t *err)
 {
-    const ferry_schema_t *schema = NULL;
     ferry_err_t derr;
-    json_t *trigger =
-        m->payload ? ferry_avro_decode_json(m->payload, m->len, &schema, &derr) : NULL;
-    if (!trigger || strcmp(ferry_schema_name(schema), "RetrainRequested") != 0) {
-        const char *why = !m->payload ? "empty record value"
-                          : trigger   ? "not a RetrainRequested record"
-                                      : derr.msg;
+    avro_value_t value; /* borrowed from the decoder */
+    ferry_framing framing = FERRY_FRAMING_NONE;
+    int dst = m->payload ? ferry_decoder_value_wait(ds->dec, m->payload, m->len, &value, &framing,
+                                                    rd_kafka_topic_name(m->rkt), &derr)
+                         : FERRY_POISON;
+    if (dst == FERRY_RETRY || dst == FERRY_FATAL) {
+        if (err)
+            *err = derr;
+        return (ferry_status)dst;
+    }
+    json_t *trigger = dst == FERRY_OK ? ferry_avro_to_json_err(&value, &derr) : NULL;
+    if (!trigger) {
+        const ferry_schema_t *w = ferry_decoder_last_writer(ds->dec);
+        int other = w && strcmp(ferry_schema_name(w), "RetrainRequested") != 0;
+        char why[1200];
+        if (!m->payload)
+            snprintf(why, sizeof why, "empty record value");
+        else if (other)
+            snprintf(why, sizeof why, "not a RetrainRequested record: %s",
+                     ferry_schema_fullname(w));
+        else
+            snprintf(why, sizeof why, "%s: %s", ferry_framing_name(framing), derr.msg);
         ferry_warn("%s[%d]@%lld: %s: dead-lettered", rd_kafka_topic_name(m->rkt), m->partition,
                    (long long)m->offset, why);
-        json_decref(trigger);
         ds->dead++;
         ferry_status st = ferry_dlq_send(ds->dlq, m, FERRY_POISON,
-                                         trigger ? "wrong_schema" : "undecodable", why, err);
+                                         other ? "wrong_schema" : "undecodable", why, err);
         return st == FERRY_OK ? ferry_producer_flush(ds->dlq, 30000, err) : st;
     }
     /* The worker group, from the state header (absent for triggers from elsewhere). */
@@ -466,6 +484,11 @@ int retrain_dispatch(int argc, char **argv)
         rc = FERRY_EXIT_FAILED;
         goto out;
     }
+    if (!(ds.dec = ferry_decoder_from_opts(o, ferry_schema_get("RetrainRequested"), &err))) {
+        ferry_error("%s", err.msg);
+        rc = FERRY_EXIT_USAGE;
+        goto out;
+    }
     ds.dlq = ferry_producer_new(o, NULL, &err);
     char dlq[512];
     ferry_dlq_topic(ferry_opts_str(o, "topic"), dlq, sizeof dlq);
@@ -539,6 +562,7 @@ out:
         ferry_consumer_close(ds.c, &cerr);
     }
     ferry_producer_destroy(ds.dlq);
+    ferry_decoder_free(ds.dec);
     ferry_pg_close(ds.pg);
     webhook_destroy(ds.hook);
     free(ds.table);

@@ -23,6 +23,7 @@
 
 #include "commands.h"
 #include "ferry/avro.h"
+#include "ferry/decoder.h"
 #include "ferry/dlq.h"
 #include "ferry/kafka.h"
 #include "ferry/lifecycle.h"
@@ -30,6 +31,7 @@
 #include "ferry/options.h"
 #include "ferry/topics.h"
 #include "ferry/txn.h"
+#include "ferry/wire.h"
 #include "policy.h"
 #include "retrain.h"
 
@@ -61,6 +63,9 @@ static const ferry_opt_t retrain_opts[] = {
      "Kafka transactional.id (default ferry-retrain.GROUP: one active worker per group)", 0},
     {"until-idle", 0, FERRY_OPT_DURATION, NULL, "DURATION",
      "exit once every partition has been at its end for this long", 0},
+    FERRY_OPT_WIRE_FORMAT,
+    FERRY_OPT_SCHEMA_REGISTRY,
+    FERRY_OPT_SCHEMAS_DIR,
     FERRY_OPT_END,
 };
 
@@ -81,7 +86,8 @@ typedef struct rt {
     retrain_window_t window;
     int64_t since_us; /* last trigger time, or start of counting */
     const ferry_schema_t *feature_schema, *retrain_schema;
-    avro_value_t feature;
+    ferry_decoder_t *fdec, *tdec; /* WatchLogFeature / RetrainRequested, any framing */
+    ferry_wire_t wire;            /* the framing of the triggers written */
     uint64_t rows, dead, triggers;
 } rt_t;
 
@@ -119,41 +125,43 @@ static rd_kafka_t *consumer_new(const ferry_opts_t *o, const char *group, ferry_
 }
 
 /* Reads one RetrainRequested with its state header; keeps it in *last (and its watermark in
- * *wm) when it belongs to (group, topic) and is later than what *last holds. */
-static void consider_trigger(rt_t *rt, const rd_kafka_message_t *m, retrain_tpo_t **wm, size_t *nwm)
+ * *wm) when it belongs to (group, topic) and is later than what *last holds. FERRY_OK also for
+ * a record that is not such a trigger; FERRY_FATAL for a trigger in registry framing without a
+ * usable registry (it cannot be read, and firing again would duplicate it), FERRY_RETRY when a
+ * stop came while waiting for the registry. */
+static ferry_status consider_trigger(rt_t *rt, const rd_kafka_message_t *m, retrain_tpo_t **wm,
+                                     size_t *nwm, ferry_err_t *err)
 {
     rd_kafka_headers_t *hdrs = NULL;
     const void *hv = NULL;
     size_t hlen = 0;
     if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         rd_kafka_header_get_last(hdrs, STATE_HEADER, &hv, &hlen) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return; /* not a ferry retrain worker's trigger */
+        return FERRY_OK; /* not a ferry retrain worker's trigger */
     char group[512], topic[512];
     int64_t seq;
     retrain_summary_t window;
     if (retrain_state_parse(hv, hlen, group, sizeof group, topic, sizeof topic, &seq, &window) !=
             0 ||
         strcmp(group, rt->group) != 0 || strcmp(topic, rt->topic) != 0)
-        return;
+        return FERRY_OK;
     if (rt->last.have && seq <= rt->last.seq)
-        return;
-    const ferry_schema_t *schema = NULL;
-    avro_value_t v, f;
-    ferry_err_t err;
-    if (ferry_avro_decode(m->payload, m->len, &schema, &v, &err) != FERRY_OK)
-        return;
-    if (schema != rt->retrain_schema) {
-        avro_value_decref(&v);
-        return;
-    }
+        return FERRY_OK;
+    avro_value_t v, f; /* v is borrowed from the decoder */
+    int ds =
+        ferry_decoder_value_wait(rt->tdec, m->payload, m->len, &v, NULL, rt->retrain_topic, err);
+    if (ds == FERRY_FATAL || ds == FERRY_RETRY)
+        return (ferry_status)ds;
+    if (ds != FERRY_OK)
+        return FERRY_OK;
     int64_t total = 0, created = 0;
-    if (ferry_avro_field(&v, "total_rows", &f, &err) == FERRY_OK)
+    if (ferry_avro_field(&v, "total_rows", &f, NULL) == FERRY_OK)
         avro_value_get_long(&f, &total);
-    if (ferry_avro_field(&v, "created_at", &f, &err) == FERRY_OK)
+    if (ferry_avro_field(&v, "created_at", &f, NULL) == FERRY_OK)
         avro_value_get_long(&f, &created);
     size_t n = 0;
     retrain_tpo_t *w = NULL;
-    if (ferry_avro_field(&v, "watermark", &f, &err) == FERRY_OK) {
+    if (ferry_avro_field(&v, "watermark", &f, NULL) == FERRY_OK) {
         avro_value_get_size(&f, &n);
         w = calloc(n ? n : 1, sizeof *w);
         if (!w)
@@ -163,18 +171,17 @@ static void consider_trigger(rt_t *rt, const rd_kafka_message_t *m, retrain_tpo_
             avro_value_t item, x;
             const char *t = NULL;
             if (avro_value_get_by_index(&f, i, &item, NULL) != 0 ||
-                ferry_avro_field(&item, "topic", &x, &err) != FERRY_OK ||
+                ferry_avro_field(&item, "topic", &x, NULL) != FERRY_OK ||
                 ferry_avro_get_string(&x, &t, NULL) != FERRY_OK || strcmp(t, rt->topic) != 0)
                 continue;
-            if (ferry_avro_field(&item, "partition", &x, &err) == FERRY_OK)
+            if (ferry_avro_field(&item, "partition", &x, NULL) == FERRY_OK)
                 avro_value_get_int(&x, &w[k].partition);
-            if (ferry_avro_field(&item, "offset", &x, &err) == FERRY_OK)
+            if (ferry_avro_field(&item, "offset", &x, NULL) == FERRY_OK)
                 avro_value_get_long(&x, &w[k].offset);
             k++;
         }
         n = k;
     }
-    avro_value_decref(&v);
     free(*wm);
     *wm = w;
     *nwm = n;
@@ -183,6 +190,7 @@ static void consider_trigger(rt_t *rt, const rd_kafka_message_t *m, retrain_tpo_
     rt->last.total_rows = total;
     rt->last.created_at_us = created;
     rt->last.window = window;
+    return FERRY_OK;
 }
 
 /* Reads the whole retrain topic (read_committed) for the last trigger of this group.
@@ -238,7 +246,10 @@ static ferry_status load_last_trigger(rt_t *rt, const ferry_opts_t *o, retrain_t
                     pending--;
                 }
             } else if (!m->err) {
-                consider_trigger(rt, m, wm, nwm);
+                if ((st = consider_trigger(rt, m, wm, nwm, err)) != FERRY_OK) {
+                    rd_kafka_message_destroy(m);
+                    break;
+                }
             } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
                 st = ferry_err_set(err, FERRY_FATAL, "reading %s: %s", rt->retrain_topic,
                                    rd_kafka_message_errstr(m));
@@ -377,6 +388,8 @@ static ferry_status fire(rt_t *rt, const char *reason, int drift_evaluated, doub
     ferry_buf_t msg = FERRY_BUF_INIT;
     if (st == FERRY_OK)
         st = (ferry_status)ferry_avro_encode(rt->retrain_schema, &v, &msg, err);
+    if (st == FERRY_OK)
+        ferry_wire_frame(&rt->wire, &msg, 0);
     avro_value_decref(&v);
     ferry_buf_reset(&text);
     retrain_state_json(rt->group, rt->topic, seq, &summary, &text);
@@ -470,15 +483,27 @@ static ferry_status count_record(rt_t *rt, const rd_kafka_message_t *m, ferry_er
     pt->eof = 0;
     ferry_err_t derr;
     ferry_status st = FERRY_OK;
-    if (!m->payload || ferry_avro_decode_into(rt->feature_schema, m->payload, m->len, &rt->feature,
-                                              &derr) != FERRY_OK) {
-        st = dead_letter(rt, m, "undecodable", m->payload ? derr.msg : "empty record value", err);
+    avro_value_t feature; /* borrowed from the decoder */
+    ferry_framing framing = FERRY_FRAMING_NONE;
+    int ds = m->payload ? ferry_decoder_value_wait(rt->fdec, m->payload, m->len, &feature, &framing,
+                                                   rt->topic, &derr)
+                        : FERRY_POISON;
+    if (ds == FERRY_FATAL || ds == FERRY_RETRY) {
+        if (err)
+            *err = derr;
+        return (ferry_status)ds;
+    }
+    if (ds != FERRY_OK) {
+        char why[1200];
+        snprintf(why, sizeof why, "%s: %s", ferry_framing_name(framing),
+                 m->payload ? derr.msg : "empty record value");
+        st = dead_letter(rt, m, "undecodable", why, err);
     } else {
         avro_value_t f;
         double rating = NAN, popularity = NAN;
-        if (ferry_avro_field(&rt->feature, "rating", &f, NULL) == FERRY_OK)
+        if (ferry_avro_field(&feature, "rating", &f, NULL) == FERRY_OK)
             avro_value_get_double(&f, &rating);
-        if (ferry_avro_field(&rt->feature, "popularity", &f, NULL) == FERRY_OK)
+        if (ferry_avro_field(&feature, "popularity", &f, NULL) == FERRY_OK)
             avro_value_get_double(&f, &popularity);
         if (!isfinite(rating) || !isfinite(popularity)) {
             st = dead_letter(rt, m, "invalid_feature", "rating or popularity is not finite", err);
@@ -581,8 +606,7 @@ static int retrain_run(int argc, char **argv)
     rt.retrain_topic = ferry_opts_str(o, "retrain-topic");
     rt.feature_schema = ferry_schema_get("WatchLogFeature");
     rt.retrain_schema = ferry_schema_get("RetrainRequested");
-    if (!rt.feature_schema || !rt.retrain_schema ||
-        ferry_schema_new_value(rt.feature_schema, &rt.feature) != 0) {
+    if (!rt.feature_schema || !rt.retrain_schema) {
         ferry_error("the embedded WatchLogFeature / RetrainRequested schemas are missing");
         ferry_opts_destroy(o);
         return FERRY_EXIT_FAILED;
@@ -595,6 +619,18 @@ static int retrain_run(int argc, char **argv)
     retrain_tpo_t *wm = NULL;
     size_t nwm = 0;
     rc = FERRY_EXIT_OK;
+    rt.fdec = ferry_decoder_from_opts(o, rt.feature_schema, &err);
+    rt.tdec = rt.fdec ? ferry_decoder_from_opts(o, rt.retrain_schema, &err) : NULL;
+    ferry_status ws = rt.tdec
+                          ? ferry_wire_setup(o, rt.retrain_schema, rt.retrain_topic, &rt.wire, &err)
+                          : FERRY_USAGE;
+    if (ws != FERRY_OK) {
+        ferry_error("%s", err.msg);
+        rc = ws == FERRY_USAGE   ? FERRY_EXIT_USAGE
+             : ws == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE
+                                 : FERRY_EXIT_FAILED;
+        goto out;
+    }
 
     /* 1. fence any predecessor and abort what it left open; 2. read the last trigger;
      * 3. position at the committed offsets (= the last trigger's watermark). */
@@ -695,7 +731,8 @@ out:
     ferry_txn_destroy(rt.txn);
     free(rt.parts);
     free(wm);
-    avro_value_decref(&rt.feature);
+    ferry_decoder_free(rt.fdec);
+    ferry_decoder_free(rt.tdec);
     if (rc == FERRY_EXIT_OK && ferry_stop_signal() && ferry_opts_is_set(o, "until-idle"))
         rc = 128 + ferry_stop_signal();
     ferry_opts_destroy(o);

@@ -35,6 +35,7 @@ static const ferry_opt_t tail_opts[] = {
      "value",
      0},
     FERRY_OPT_SCHEMA_REGISTRY,
+    FERRY_OPT_SCHEMAS_DIR,
     FERRY_OPT_END,
 };
 
@@ -81,14 +82,13 @@ int cmd_tail(int argc, char **argv)
         ferry_opts_destroy(o);
         return FERRY_EXIT_USAGE;
     }
-    ferry_registry_t *registry = ferry_registry_from_opts(o, &err);
-    if (!registry && err.status != FERRY_OK) {
+    ferry_decoder_t *dec = ferry_decoder_from_opts(o, NULL, &err);
+    if (!dec) {
         ferry_error("%s", err.msg);
         ferry_consumer_close(c, NULL);
         ferry_opts_destroy(o);
         return FERRY_EXIT_USAGE;
     }
-    ferry_decoder_t *dec = ferry_decoder_new(NULL, registry, 0);
     int64_t limit = ferry_opts_int(o, "count");
     int64_t idle_ms =
         ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle") : -1;
@@ -183,7 +183,6 @@ int cmd_tail(int argc, char **argv)
     }
     ferry_info("printed %lld record(s), %lld undecodable", (long long)printed, (long long)bad);
     ferry_decoder_free(dec);
-    ferry_registry_free(registry);
     ferry_opts_destroy(o);
     return rc;
 }

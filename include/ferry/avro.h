@@ -45,6 +45,11 @@ typedef struct ferry_schema_source {
 /* ferry_schema_source_count entries, sorted by file name (plus a NULL sentinel). */
 extern const ferry_schema_source_t ferry_schema_sources[];
 extern const size_t ferry_schema_source_count;
+/* Every released version of the embedded schemas (schemas/history/<Name>.v<N>.avsc, the
+ * latest equal to the current file): found by fingerprint, never by name, so single-object
+ * records of an earlier version still resolve. ferry_schema_history_count entries. */
+extern const ferry_schema_source_t ferry_schema_history[];
+extern const size_t ferry_schema_history_count;
 
 /* ---- the schema registry ---------------------------------------------------------------- */
 
@@ -63,7 +68,8 @@ const ferry_schema_t *ferry_schema_at(size_t i);
 
 /* Looks a schema up by full name, else by short name. NULL when unknown. */
 const ferry_schema_t *ferry_schema_get(const char *name);
-/* Looks a schema up by CRC-64-AVRO fingerprint. NULL when unknown. */
+/* Looks a schema up by CRC-64-AVRO fingerprint: the embedded ones, then those added by
+ * ferry_schema_add_dir(). NULL when unknown. */
 const ferry_schema_t *ferry_schema_by_fingerprint(uint64_t fingerprint);
 
 /* Accessors. Every returned pointer is owned by the registry and valid until exit. */
@@ -84,6 +90,16 @@ int ferry_schema_parse(const char *json, size_t len, ferry_schema_t **out, ferry
 /* Releases a schema from ferry_schema_parse(); NULL is a no-op. Values created from it must
  * be released first. Never call it on a registry schema. */
 void ferry_schema_free(ferry_schema_t *schema);
+
+/* Other writers' schemas (`--schemas DIR`): parses the .avsc files in DIR (in name order) and makes
+ * them known by fingerprint to ferry_schema_by_fingerprint(), so single-object records of
+ * those writers are found and resolved against the reader (they are never found by name).
+ * A schema whose fingerprint is known already is skipped; *added (may be NULL) counts the new
+ * ones. FERRY_USAGE naming the file for an unreadable directory or file, a file that is not
+ * an Avro schema, or a directory without .avsc files. Safe to call from any thread. */
+int ferry_schema_add_dir(const char *dir, size_t *added, ferry_err_t *err);
+/* Forgets every schema ferry_schema_add_dir() added (tests; no value of them may remain). */
+void ferry_schema_extra_clear(void);
 
 /* Creates a new, empty generic value of the schema in *out. The caller owns it and releases
  * it with avro_value_decref(out). Returns FERRY_OK, or FERRY_FATAL when out of memory. */

@@ -34,6 +34,9 @@ void ferry_buf_append_be64(ferry_buf_t *b, uint64_t v);
 void ferry_buf_reset(ferry_buf_t *b);
 /* Returns a NUL-terminated string view of the contents (appends a NUL past len). */
 const char *ferry_buf_cstr(ferry_buf_t *b);
+/* Replaces the contents with the bytes of the file at `path`, at most `max`. 0; -1 with errno
+ * set (EFBIG when the file is larger than max). */
+int ferry_buf_read_file(ferry_buf_t *b, const char *path, size_t max);
 /* Frees the allocation and resets to FERRY_BUF_INIT. */
 void ferry_buf_free(ferry_buf_t *b);
 

@@ -55,7 +55,27 @@ typedef struct ferry_decoder ferry_decoder_t;
  * decoder). At most `max_schemas` writer schemas are cached (0: 256). */
 ferry_decoder_t *ferry_decoder_new(const ferry_schema_t *reader, ferry_registry_t *registry,
                                    size_t max_schemas);
+/* The option of every command that decodes records: other writers' schemas. */
+#define FERRY_OPT_SCHEMAS_DIR                                                                      \
+    {                                                                                              \
+        "schemas", 0, FERRY_OPT_STRING, NULL, "DIR",                                               \
+            "other writers' .avsc files: single-object records of these schemas are resolved "     \
+            "against ferry's (docs/contracts.md)",                                                 \
+            0                                                                                      \
+    }
+
+/* A decoder into `reader` with a registry client of its own made from the
+ * FERRY_OPT_SCHEMA_REGISTRY options (none when --schema-registry is not set), freed with the
+ * decoder, after loading the --schemas DIR files (FERRY_OPT_SCHEMAS_DIR, required in the
+ * command's options). NULL with the error (FERRY_USAGE) for a bad registry URL or a schema
+ * file that cannot be read or parsed. */
+ferry_decoder_t *ferry_decoder_from_opts(const ferry_opts_t *o, const ferry_schema_t *reader,
+                                         ferry_err_t *err);
 void ferry_decoder_free(ferry_decoder_t *d);
+
+/* The writer schema of the last record given to the decoder, NULL when its framing or writer
+ * schema was not found: tells "a record of another schema" from a malformed one. */
+const ferry_schema_t *ferry_decoder_last_writer(const ferry_decoder_t *d);
 
 /* Decodes a record into a value of the reader schema (or of the writer's, without a reader).
  * *value is borrowed from the decoder and valid until its next call; *schema (may be NULL)
@@ -63,6 +83,12 @@ void ferry_decoder_free(ferry_decoder_t *d);
  * accepted here. */
 int ferry_decoder_value(ferry_decoder_t *d, const void *data, size_t len, avro_value_t *value,
                         const ferry_schema_t **schema, ferry_framing *framing, ferry_err_t *err);
+
+/* ferry_decoder_value, waiting out a registry that is away: on FERRY_RETRY it sleeps (250 ms
+ * doubling to 5 s, a warning naming `where` every 20 tries) and asks again, until the registry
+ * answers or a stop is requested (then FERRY_RETRY: leave the record uncommitted). */
+int ferry_decoder_value_wait(ferry_decoder_t *d, const void *data, size_t len, avro_value_t *value,
+                             ferry_framing *framing, const char *where, ferry_err_t *err);
 
 /* Decodes a record into a TelemetryReading (the decoder's reader must be TelemetryReading),
  * validated as ferry_telemetry_decode() does. The strings of *r point into data[0..len)

@@ -4,9 +4,8 @@
  *   registry       Confluent Schema Registry framing: 00, the 4-byte big-endian schema id,
  *                  the Avro body; the schema is registered under "<topic>-value"
  *                  (TopicNameStrategy) before anything is sent.
- * The default is registry when --schema-registry is set and the schema is TelemetryReading
- * (whose consumer, dualwrite, reads every framing), else single-object: preprocess and retrain
- * read single-object only so far. */
+ * The default is registry when --schema-registry is set, else single-object; every consumer
+ * of ferry's topics reads both. */
 #ifndef FERRY_WIRE_H
 #define FERRY_WIRE_H
 
@@ -20,8 +19,8 @@
 #define FERRY_OPT_WIRE_FORMAT                                                                      \
     {                                                                                              \
         "wire-format", 0, FERRY_OPT_STRING, NULL, "FORMAT",                                        \
-            "single-object or registry (Schema Registry framing; the default for "                 \
-            "TelemetryReading when --schema-registry is set)",                                     \
+            "single-object or registry (Schema Registry framing; the default when "                \
+            "--schema-registry is set)",                                                           \
             0                                                                                      \
     }
 

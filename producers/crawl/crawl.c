@@ -33,6 +33,7 @@
 #include "ferry/options.h"
 #include "ferry/ratelimit.h"
 #include "ferry/topics.h"
+#include "ferry/wire.h"
 #include "progress.h"
 #include "tmdb.h"
 
@@ -93,6 +94,8 @@ static const ferry_opt_t tmdb_opts[] = {
      "taken from TMDB_TOKEN or the file named by TMDB_TOKEN_FILE",
      FERRY_OPTF_SECRET},
     {"progress", 0, FERRY_OPT_DURATION, "5s", "DURATION", "interval of the progress line", 0},
+    FERRY_OPT_WIRE_FORMAT,
+    FERRY_OPT_SCHEMA_REGISTRY,
     FERRY_OPT_END,
 };
 
@@ -161,6 +164,7 @@ typedef struct crawl {
     ferry_ratelimit_t rl;
     uint64_t rng;
     ferry_buf_t enc, url;
+    ferry_wire_t wire; /* the framing of the events */
 
     crawl_page_t *pages;
     int npages;
@@ -403,6 +407,7 @@ static void publish_movie(crawl_t *c, int idx, int item, const char *details, si
         return;
     }
     json_decref(ev);
+    ferry_wire_frame(&c->wire, &c->enc, 0);
     int64_t id = 0;
     tmdb_item_id(it->json, &id);
     char key[32];
@@ -1103,6 +1108,14 @@ static int run_tmdb(int argc, char **argv)
     if (!c.schema) {
         ferry_error("the MovieCrawled schema is not embedded (broken build)");
         rc = FERRY_EXIT_FAILED;
+        goto out;
+    }
+    ferry_status ws = ferry_wire_setup(o, c.schema, c.topic, &c.wire, &err);
+    if (ws != FERRY_OK) {
+        ferry_error("%s", err.msg);
+        rc = ws == FERRY_USAGE   ? FERRY_EXIT_USAGE
+             : ws == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE
+                                 : FERRY_EXIT_FAILED;
         goto out;
     }
 

@@ -7,6 +7,10 @@ that contracts_lib.sh makes. It is also the example of docs/contracts.md.
             every reading it sent to --expected as "ship|channel|ts_us|kind|value|unit"
             (kind: d double, l long, b boolean, s string, n null), the test's oracle
   send-raw  sends records that produce --raw-out serialized earlier, without the registry
+  produce-records
+            any schema's records through the registry: one JSON object per line of --file
+            (plain JSON: a union holds just its value), keyed by --key, each with the fields
+            of --extra (JSON) added, serialized with --schema by AvroSerializer
   read      reads --count records and prints each value as one sorted-keys JSON line:
             --framing registry with confluent-kafka's AvroDeserializer (schema by id from the
             registry), --framing single-object with fastavro alone (header C3 01 and the
@@ -59,10 +63,20 @@ def reading(schema_fields, ship, channel, tick, t0_us):
 def produce(a):
     schema_str = open(a.schema).read()
     fields = {f["name"] for f in json.loads(schema_str)["fields"]}
-    sr = SchemaRegistryClient({"url": a.registry})
-    ser = AvroSerializer(sr, schema_str, conf={"auto.register.schemas": True})
-    p = SerializingProducer({"bootstrap.servers": a.brokers, "key.serializer": StringSerializer(),
-                             "value.serializer": ser, "enable.idempotence": True})
+    so = None
+    if a.single_object:  # C3 01, the fingerprint fastavro computes, the body: no registry
+        if not a.raw_out:
+            sys.exit("--single-object needs --raw-out (then send-raw)")
+        parsed = fastavro.parse_schema(json.loads(schema_str))
+        fp = bytes.fromhex(fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO"))
+        so = (parsed, b"\xc3\x01" + fp)
+        ser = p = None
+    else:
+        sr = SchemaRegistryClient({"url": a.registry})
+        ser = AvroSerializer(sr, schema_str, conf={"auto.register.schemas": True})
+        p = SerializingProducer({"bootstrap.servers": a.brokers,
+                                 "key.serializer": StringSerializer(),
+                                 "value.serializer": ser, "enable.idempotence": True})
     raw = open(a.raw_out, "w") if a.raw_out else None
     failed = []
     n = 0
@@ -71,7 +85,11 @@ def produce(a):
             for ship in range(1, a.ships + 1):
                 for ch in range(a.channels):
                     rec, line = reading(fields, ship, ch, tick, a.t0_us)
-                    if raw:  # serialized now (the schema registered), sent later by send-raw
+                    if raw and so:  # single-object, by fastavro alone
+                        body = io.BytesIO()
+                        fastavro.schemaless_writer(body, so[0], rec)
+                        raw.write("%s\t%s\n" % (rec["ship_id"], (so[1] + body.getvalue()).hex()))
+                    elif raw:  # serialized now (the schema registered), sent later by send-raw
                         ctx = SerializationContext(a.topic, MessageField.VALUE)
                         raw.write("%s\t%s\n" % (rec["ship_id"], ser(rec, ctx).hex()))
                     else:
@@ -79,8 +97,10 @@ def produce(a):
                                   on_delivery=lambda err, msg: err and failed.append(err))
                     out.write(line + "\n")
                     n += 1
-                p.poll(0)
-    p.flush(60)
+                if p:
+                    p.poll(0)
+    if p:
+        p.flush(60)
     if raw:
         raw.close()
     if failed:
@@ -149,12 +169,34 @@ def send_raw(a):
         sys.exit("delivery failed: %s" % failed[0])
 
 
+def produce_records(a):
+    schema_str = open(a.schema).read()
+    sr = SchemaRegistryClient({"url": a.registry})
+    ser = AvroSerializer(sr, schema_str, conf={"auto.register.schemas": True})
+    p = SerializingProducer({"bootstrap.servers": a.brokers, "key.serializer": StringSerializer(),
+                             "value.serializer": ser, "enable.idempotence": True})
+    extra = json.loads(a.extra) if a.extra else {}
+    failed = []
+    n = 0
+    for line in open(a.file):
+        rec = json.loads(line)
+        rec.update(extra)
+        p.produce(a.topic, key=str(rec[a.key]), value=rec,
+                  on_delivery=lambda err, msg: err and failed.append(err))
+        p.poll(0)
+        n += 1
+    p.flush(60)
+    if failed:
+        sys.exit("delivery failed: %s" % failed[0])
+    print("produced %d records with %s" % (n, a.schema), file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("produce")
     p.add_argument("--brokers", required=True)
-    p.add_argument("--registry", required=True)
+    p.add_argument("--registry")
     p.add_argument("--topic", required=True)
     p.add_argument("--schema", required=True)
     p.add_argument("--expected", required=True)
@@ -164,10 +206,20 @@ def main():
     p.add_argument("--tick0", type=int, default=0)
     p.add_argument("--t0-us", type=int, default=1767225600000000)
     p.add_argument("--raw-out", help="serialize to this file instead of producing")
+    p.add_argument("--single-object", action="store_true",
+                   help="with --raw-out: Avro single-object encoding by fastavro, no registry")
     sr = sub.add_parser("send-raw")
     sr.add_argument("--brokers", required=True)
     sr.add_argument("--topic", required=True)
     sr.add_argument("--file", required=True)
+    pr = sub.add_parser("produce-records")
+    pr.add_argument("--brokers", required=True)
+    pr.add_argument("--registry", required=True)
+    pr.add_argument("--topic", required=True)
+    pr.add_argument("--schema", required=True)
+    pr.add_argument("--file", required=True)
+    pr.add_argument("--key", required=True)
+    pr.add_argument("--extra")
     r = sub.add_parser("read")
     r.add_argument("--brokers", required=True)
     r.add_argument("--registry")
@@ -177,7 +229,8 @@ def main():
     r.add_argument("--schema")
     r.add_argument("--count", type=int, required=True)
     a = ap.parse_args()
-    {"produce": produce, "read": read, "send-raw": send_raw}[a.cmd](a)
+    {"produce": produce, "read": read, "send-raw": send_raw,
+     "produce-records": produce_records}[a.cmd](a)
 
 
 if __name__ == "__main__":
