@@ -3,8 +3,10 @@
  * Confluent API; compatibility BACKWARD as scripts/stack sets it): register, the same id for
  * the same schema, fetch by id, an unknown id is poison, an incompatible schema is fatal with
  * the registry's words, a registry nobody listens on is retriable (quickly), one that never
- * answers is retriable after the request timeout, and a record in
- * registry framing of an evolved schema decodes through the decoder. */
+ * answers is retriable after the request timeout, a record in registry framing of an
+ * evolved schema decodes through the decoder, and basic auth (against a local server that
+ * checks the header as a registry behind auth does) is sent, and refused credentials are
+ * fatal without the password in the message. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,7 +17,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "ferry/decoder.h"
 #include "ferry/registry.h"
@@ -160,6 +166,102 @@ static void test_slow_is_retry(void **state)
     close(fd);
 }
 
+/* A registry behind basic auth, on loopback: answers GET /schemas/ids/7 with V1 when the
+ * Authorization header is exactly `Basic dGVhbTpwdy01ZWNyZXQ=` (team:pw-5ecret), else 401 as
+ * Confluent's registry does; serves `n` connections (one request each, then close). */
+typedef struct auth_server {
+    int fd, n;
+    char seen[4][512]; /* the Authorization header of each request, "" when absent */
+} auth_server_t;
+
+static void *auth_serve(void *arg)
+{
+    auth_server_t *sv = arg;
+    for (int i = 0; i < sv->n; i++) {
+        int c = accept(sv->fd, NULL, NULL);
+        if (c < 0)
+            break;
+        char req[4096];
+        size_t got = 0;
+        ssize_t k;
+        while (got < sizeof req - 1 && (k = read(c, req + got, sizeof req - 1 - got)) > 0) {
+            got += (size_t)k;
+            req[got] = 0;
+            if (strstr(req, "\r\n\r\n"))
+                break;
+        }
+        req[got] = 0;
+        const char *h = strstr(req, "\r\nAuthorization: ");
+        sv->seen[i][0] = 0;
+        if (h) {
+            h += strlen("\r\nAuthorization: ");
+            size_t len = strcspn(h, "\r");
+            snprintf(sv->seen[i], sizeof sv->seen[i], "%.*s", (int)len, h);
+        }
+        char body[512], resp[1024];
+        int ok = !strcmp(sv->seen[i], "Basic dGVhbTpwdy01ZWNyZXQ=") &&
+                 !strncmp(req, "GET /apis/ccompat/v7/schemas/ids/7 ", 35);
+        if (ok) {
+            json_t *j = json_pack("{s:s}", "schema", V1);
+            char *t = json_dumps(j, JSON_COMPACT);
+            snprintf(body, sizeof body, "%s", t);
+            free(t);
+            json_decref(j);
+        } else {
+            snprintf(body, sizeof body, "{\"error_code\":401,\"message\":\"Unauthorized\"}");
+        }
+        int n = snprintf(resp, sizeof resp,
+                         "HTTP/1.1 %s\r\nContent-Type: application/vnd.schemaregistry.v1+json"
+                         "\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                         ok ? "200 OK" : "401 Unauthorized", strlen(body), body);
+        if (write(c, resp, (size_t)n) != n)
+            break;
+        close(c);
+    }
+    return NULL;
+}
+
+static void test_basic_auth(void **state)
+{
+    (void)state;
+    auth_server_t sv = {.n = 2};
+    sv.fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof a;
+    assert_int_equal(bind(sv.fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(sv.fd, 8), 0);
+    assert_int_equal(getsockname(sv.fd, (struct sockaddr *)&a, &alen), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, auth_serve, &sv), 0);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/apis/ccompat/v7", ntohs(a.sin_port));
+    ferry_err_t err;
+    ferry_buf_t text = FERRY_BUF_INIT;
+
+    ferry_registry_conf_t good = {url, "team", "pw-5ecret", 2000};
+    ferry_registry_t *r = ferry_registry_new(&good, &err);
+    assert_int_equal(ferry_registry_fetch(r, 7, &text, &err), FERRY_OK);
+    assert_non_null(strstr(ferry_buf_cstr(&text), "\"name\":\"R\""));
+    ferry_registry_free(r);
+
+    ferry_registry_conf_t bad = {url, "team", "wrong-pw-77", 2000};
+    r = ferry_registry_new(&bad, &err);
+    assert_int_equal(ferry_registry_fetch(r, 7, &text, &err), FERRY_FATAL);
+    assert_non_null(strstr(err.msg, "401"));
+    assert_null(strstr(err.msg, "wrong-pw-77"));
+    assert_null(strstr(ferry_registry_url(r), "wrong-pw-77"));
+    ferry_registry_free(r);
+
+    pthread_join(th, NULL);
+    close(sv.fd);
+    assert_string_equal(sv.seen[0], "Basic dGVhbTpwdy01ZWNyZXQ=");
+    assert_string_equal(sv.seen[1], "Basic dGVhbTp3cm9uZy1wdy03Nw==");
+    ferry_buf_free(&text);
+}
+
 int main(void)
 {
     it_env("FERRY_SCHEMA_REGISTRY");
@@ -167,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_register_fetch),
         cmocka_unit_test(test_unreachable_is_retry),
         cmocka_unit_test(test_slow_is_retry),
+        cmocka_unit_test(test_basic_auth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
