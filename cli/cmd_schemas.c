@@ -220,7 +220,7 @@ int cmd_schemas(int argc, char **argv)
         argv[1] = prog;
         return schemas_check(argc - 1, argv + 1);
     }
-    ferry_opts_t *o = ferry_opts_new(argv[0], "[--show NAME] | check [--dir DIR]",
+    ferry_opts_t *o = ferry_opts_new(argv[0], "[--show NAME]\n       ferry schemas check --help",
                                      "Lists the embedded Avro schemas and their fingerprints; "
                                      "`check` checks their compatibility with the released "
                                      "versions (see `ferry schemas check --help`).",
