@@ -330,6 +330,8 @@ static xfer_t *xfer_new(const ferry_http_request_t *req, void *user, ferry_err_t
     SETOPT(x, CURLOPT_CONNECTTIMEOUT_MS,
            (long)(req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_MS));
     SETOPT(x, CURLOPT_ACCEPT_ENCODING, "");
+    if (req->ca_file)
+        SETOPT(x, CURLOPT_CAINFO, req->ca_file);
     SETOPT(x, CURLOPT_USERAGENT, "ferry/" FERRY_VERSION);
     for (const char *const *h = req->headers; h && *h; h++) {
         struct curl_slist *n = curl_slist_append(x->hdrs, *h);

@@ -14,7 +14,7 @@
 struct ferry_registry {
     char *url; /* without the trailing '/' */
     char shown[512];
-    char *user, *password;
+    char *user, *password, *ca_file;
     int64_t timeout_ms;
 };
 
@@ -39,6 +39,7 @@ ferry_registry_t *ferry_registry_new(const ferry_registry_conf_t *conf, ferry_er
     ferry_http_redact_url(r->url, r->shown, sizeof r->shown);
     r->user = dup_or_null(conf->user);
     r->password = dup_or_null(conf->password);
+    r->ca_file = dup_or_null(conf->ca_file);
     r->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : 5000;
     return r;
 }
@@ -50,7 +51,8 @@ ferry_registry_t *ferry_registry_from_opts(const ferry_opts_t *o, ferry_err_t *e
     if (!url || !*url)
         return NULL;
     ferry_registry_conf_t c = {url, ferry_opts_str(o, "schema-registry-user"),
-                               ferry_opts_str(o, "schema-registry-password"), 0};
+                               ferry_opts_str(o, "schema-registry-password"), 0,
+                               ferry_opts_str(o, "schema-registry-ca-file")};
     if (c.password && !c.user) {
         ferry_err_set(err, FERRY_USAGE, "--schema-registry-password needs --schema-registry-user");
         return NULL;
@@ -66,6 +68,7 @@ void ferry_registry_free(ferry_registry_t *r)
         memset(r->password, 0, strlen(r->password));
     free(r->password);
     free(r->user);
+    free(r->ca_file);
     free(r->url);
     free(r);
 }
@@ -113,6 +116,7 @@ static void request_init(const ferry_registry_t *r, ferry_http_request_t *q, con
     q->basic_user = r->user;
     q->basic_password = r->user ? (r->password ? r->password : "") : NULL;
     q->timeout_ms = r->timeout_ms;
+    q->ca_file = r->ca_file;
     q->connect_timeout_ms = r->timeout_ms < 3000 ? r->timeout_ms : 3000;
     q->max_body = 16u << 20;
 }

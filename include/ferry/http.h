@@ -42,6 +42,8 @@ typedef struct ferry_http_request {
     int64_t connect_timeout_ms; /* 0: 10 s */
     size_t max_body;            /* a response body larger than this is not read further and the
                                    transfer ends as FERRY_HTTP_LIMIT; 0: 64 MiB */
+    const char *ca_file;        /* PEM CA bundle to verify an https server with; NULL: the
+                                   system's */
     int max_redirects;          /* redirects (301, 302, 303, 307, 308) followed, to http(s) only;
                                    more end as FERRY_HTTP_LIMIT; 0: 5; < 0: none followed */
 } ferry_http_request_t;

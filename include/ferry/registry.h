@@ -39,6 +39,13 @@
          "USER",                                                                                   \
          "Schema Registry basic-auth user",                                                        \
          0},                                                                                       \
+        {"schema-registry-ca-file",                                                                \
+         0,                                                                                        \
+         FERRY_OPT_STRING,                                                                         \
+         NULL,                                                                                     \
+         "FILE",                                                                                   \
+         "PEM CA bundle to verify an https:// Schema Registry with (default: the system's)",       \
+         0},                                                                                       \
     {                                                                                              \
         "schema-registry-password", 0, FERRY_OPT_STRING, NULL, "PASSWORD",                         \
             "Schema Registry basic-auth password (secret: prefer "                                 \
@@ -53,6 +60,7 @@ typedef struct ferry_registry_conf {
     const char *user;     /* basic auth when set */
     const char *password; /* with user */
     int64_t timeout_ms;   /* per request; 0: 5 s */
+    const char *ca_file;  /* PEM CA bundle for an https registry; NULL: the system's */
 } ferry_registry_conf_t;
 
 /* Creates a client (nothing is sent yet). NULL with FERRY_USAGE when the URL is not http(s). */

@@ -40,7 +40,7 @@ static const char *V3 = "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"it\
 
 static ferry_registry_t *client(void)
 {
-    ferry_registry_conf_t c = {it_env("FERRY_SCHEMA_REGISTRY"), NULL, NULL, 0};
+    ferry_registry_conf_t c = {it_env("FERRY_SCHEMA_REGISTRY"), NULL, NULL, 0, NULL};
     ferry_err_t err;
     ferry_registry_t *r = ferry_registry_new(&c, &err);
     if (!r)
@@ -119,7 +119,8 @@ static void test_register_fetch(void **state)
 static void test_unreachable_is_retry(void **state)
 {
     (void)state;
-    ferry_registry_conf_t c = {"http://127.0.0.1:9/apis/ccompat/v7", "user", "s3cret-pw", 1000};
+    ferry_registry_conf_t c = {"http://127.0.0.1:9/apis/ccompat/v7", "user", "s3cret-pw", 1000,
+                               NULL};
     ferry_err_t err;
     ferry_registry_t *r = ferry_registry_new(&c, &err);
     assert_non_null(r);
@@ -131,7 +132,7 @@ static void test_unreachable_is_retry(void **state)
     ferry_buf_free(&text);
     ferry_registry_free(r);
     /* the URL must be http(s) */
-    ferry_registry_conf_t bad = {"ftp://x", NULL, NULL, 0};
+    ferry_registry_conf_t bad = {"ftp://x", NULL, NULL, 0, NULL};
     assert_null(ferry_registry_new(&bad, &err));
     assert_int_equal(err.status, FERRY_USAGE);
 }
@@ -152,7 +153,7 @@ static void test_slow_is_retry(void **state)
     assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/apis/ccompat/v7", ntohs(a.sin_port));
-    ferry_registry_conf_t c = {url, NULL, NULL, 1000};
+    ferry_registry_conf_t c = {url, NULL, NULL, 1000, NULL};
     ferry_err_t err;
     ferry_registry_t *r = ferry_registry_new(&c, &err);
     ferry_buf_t text = FERRY_BUF_INIT;
@@ -241,13 +242,13 @@ static void test_basic_auth(void **state)
     ferry_err_t err;
     ferry_buf_t text = FERRY_BUF_INIT;
 
-    ferry_registry_conf_t good = {url, "team", "pw-5ecret", 2000};
+    ferry_registry_conf_t good = {url, "team", "pw-5ecret", 2000, NULL};
     ferry_registry_t *r = ferry_registry_new(&good, &err);
     assert_int_equal(ferry_registry_fetch(r, 7, &text, &err), FERRY_OK);
     assert_non_null(strstr(ferry_buf_cstr(&text), "\"name\":\"R\""));
     ferry_registry_free(r);
 
-    ferry_registry_conf_t bad = {url, "team", "wrong-pw-77", 2000};
+    ferry_registry_conf_t bad = {url, "team", "wrong-pw-77", 2000, NULL};
     r = ferry_registry_new(&bad, &err);
     assert_int_equal(ferry_registry_fetch(r, 7, &text, &err), FERRY_FATAL);
     assert_non_null(strstr(err.msg, "401"));
