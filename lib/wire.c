@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ferry/lifecycle.h"
 #include "ferry/log.h"
 
 int ferry_wire_setup(const ferry_opts_t *o, const ferry_schema_t *schema, const char *topic,
@@ -42,6 +43,19 @@ int ferry_wire_setup(const ferry_opts_t *o, const ferry_schema_t *schema, const 
         rc = ferry_err_set(err, FERRY_USAGE, "--wire-format must be single-object or registry");
     }
     ferry_registry_free(reg);
+    return rc;
+}
+
+int ferry_wire_setup_wait(const ferry_opts_t *o, const ferry_schema_t *schema, const char *topic,
+                          ferry_wire_t *w, ferry_err_t *err)
+{
+    int rc;
+    unsigned tries = 0;
+    while ((rc = ferry_wire_setup(o, schema, topic, w, err)) == FERRY_RETRY && ferry_running()) {
+        if (tries++ % 10 == 0)
+            ferry_warn("%s; waiting for the schema registry", err ? err->msg : "registry away");
+        ferry_sleep_ms(2000);
+    }
     return rc;
 }
 

@@ -413,7 +413,8 @@ int cmd_preprocess(int argc, char **argv)
         rc = exit_for(err.status);
         goto out;
     }
-    ferry_status ws = ferry_wire_setup(o, pp.feature_schema, pp.features_topic, &pp.wire, &err);
+    ferry_status ws =
+        ferry_wire_setup_wait(o, pp.feature_schema, pp.features_topic, &pp.wire, &err);
     if (ws != FERRY_OK) {
         ferry_error("%s", err.msg);
         rc = exit_for(ws);

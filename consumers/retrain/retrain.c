@@ -621,9 +621,9 @@ static int retrain_run(int argc, char **argv)
     rc = FERRY_EXIT_OK;
     rt.fdec = ferry_decoder_from_opts(o, rt.feature_schema, &err);
     rt.tdec = rt.fdec ? ferry_decoder_from_opts(o, rt.retrain_schema, &err) : NULL;
-    ferry_status ws = rt.tdec
-                          ? ferry_wire_setup(o, rt.retrain_schema, rt.retrain_topic, &rt.wire, &err)
-                          : FERRY_USAGE;
+    ferry_status ws =
+        rt.tdec ? ferry_wire_setup_wait(o, rt.retrain_schema, rt.retrain_topic, &rt.wire, &err)
+                : FERRY_USAGE;
     if (ws != FERRY_OK) {
         ferry_error("%s", err.msg);
         rc = ws == FERRY_USAGE   ? FERRY_EXIT_USAGE

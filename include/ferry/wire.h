@@ -37,6 +37,12 @@ typedef struct ferry_wire {
 int ferry_wire_setup(const ferry_opts_t *o, const ferry_schema_t *schema, const char *topic,
                      ferry_wire_t *w, ferry_err_t *err);
 
+/* ferry_wire_setup for the workers that write topics (preprocess, retrain): a registry that
+ * cannot be reached is waited for (a warning, then a try every 2 s) until it answers or a stop
+ * is requested (then FERRY_RETRY), as they wait for it when they read. */
+int ferry_wire_setup_wait(const ferry_opts_t *o, const ferry_schema_t *schema, const char *topic,
+                          ferry_wire_t *w, ferry_err_t *err);
+
 /* Turns the single-object message in b->data[mark..b->len) into the chosen framing, in
  * place (nothing to do for single-object). */
 void ferry_wire_frame(const ferry_wire_t *w, ferry_buf_t *b, size_t mark);

@@ -10,7 +10,9 @@
 #  - `ferry retrain` reads them and fires; its RetrainRequested events (registry framing) are
 #    read by the AvroDeserializer with the values ferry tail shows, N new rows each;
 #  - a registry-framed record reaching preprocess without a registry stops it (exit 1), and
-#    nothing is committed or dead-lettered.
+#    nothing is committed or dead-lettered;
+#  - with the registry stopped for 20 s, a new preprocess worker stores nothing and
+#    dead-letters nothing while it waits, and once the registry is back stores the same tables.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/movies_lib.sh"
 . "$(dirname "$0")/contracts_lib.sh"
@@ -22,7 +24,7 @@ n_good=$(wc -l <"$TMP/good.jsonl")
 head -n $((n_good / 2)) "$TMP/good.jsonl" >"$TMP/half1.jsonl"
 tail -n +$((n_good / 2 + 1)) "$TMP/good.jsonl" >"$TMP/half2.jsonl"
 create_topics 2 "$run.m" "$run.f"
-create_topics 1 "$run.r" "$run.f.0"
+create_topics 1 "$run.r" "$run.f.0" "$run.f.2"
 MOVIE_V1=$FERRY_SOURCE_DIR/schemas/MovieCrawled.avsc
 jq '.fields += [{"name": "crawler", "type": ["null", "string"], "default": null,
     "doc": "added by the other team"}]' "$MOVIE_V1" >"$TMP/MovieCrawled.v2.avsc"
@@ -75,6 +77,27 @@ psql "$FERRY_PG_URL" -Atc "select coalesce(json_agg(json_build_object(
     jq -S . >"$TMP/actual.json"
 check "movies = the latest fetch of each id, column for column as Python sent it" \
     diff "$TMP/expected.json" "$TMP/actual.json"
+
+# The registry away: a new worker (its schema cache empty; its events single-object, so only
+# reading needs the registry) waits, and catches up after.
+STACK="$FERRY_SOURCE_DIR/scripts/stack"
+"$STACK" registry-stop >/dev/null
+"$FERRY_BIN" preprocess --pg "$FERRY_PG_URL" --topic "$run.m" --features-topic "$run.f.2" \
+    --group "$run.g2" --movies-table "${tab}_m2" --watch-log-table "${tab}_w2" --until-idle 3s \
+    --wire-format single-object 2>"$TMP/outage.log" &
+pid=$!
+sleep 20
+check_eq "registry away 20 s: no movie stored" 0 "$(psql "$FERRY_PG_URL" -Atc "select count(*) from ${tab}_m2")"
+check_eq "... nothing dead-lettered" 0 "$(dlq_count "$run.m")"
+check "... the worker says it will redo the batch for the registry" \
+    grep -q 'will be redone: schema registry' "$TMP/outage.log"
+"$STACK" registry-start >/dev/null
+rc=0
+wait $pid || rc=$?
+check_eq "registry back: the worker finishes, exit 0" 0 "$rc"
+check_eq "... the same movies as the first worker (md5)" "$(movies_checksum "${tab}_m1")" \
+    "$(movies_checksum "${tab}_m2")"
+check_eq "... still nothing dead-lettered" 0 "$(dlq_count "$run.m")"
 
 # The features, read by confluent-kafka's AvroDeserializer.
 n_feat=$(kcat -C -b "$FERRY_BROKERS" -t "$run.f" -X isolation.level=read_committed -e -q -f 'x\n' | wc -l)
