@@ -22,6 +22,7 @@
 
 #include "commands.h"
 #include "ferry/avro.h"
+#include "ferry/decoder.h"
 #include "ferry/dlq.h"
 #include "ferry/groups.h"
 #include "ferry/kafka.h"
@@ -68,6 +69,8 @@ static const ferry_opt_t run_opts[] = {
     {"buffer", 0, FERRY_OPT_INT, "262144", "BYTES", "COPY buffer size (memory per worker)", 0},
     {"until-idle", 0, FERRY_OPT_DURATION, NULL, "DURATION",
      "exit after the group has been caught up for this long", 0},
+    FERRY_OPT_SCHEMA_REGISTRY,
+    FERRY_OPT_SCHEMAS_DIR,
     FERRY_OPT_END,
 };
 
@@ -415,6 +418,7 @@ typedef struct bworker {
     ferry_pg_t *rd; /* reader (COPY OUT) */
     ferry_wcat_t *cat;
     ferry_narrow_t src;
+    ferry_decoder_t *dec; /* BackfillChunk in either Avro framing */
     char worker_id[128];
     reject_t *rejects;
     int nrejects;
@@ -963,24 +967,35 @@ static ferry_status do_chunk(bworker_t *w, const chunk_t *c, ferry_err_t *err)
     return FERRY_OK;
 }
 
-static ferry_status decode_task(const rd_kafka_message_t *m, chunk_t *c, ferry_err_t *err)
+/* FERRY_OK; FERRY_POISON for a bad task; FERRY_FATAL (a registry-framed task without a
+ * usable registry) or FERRY_RETRY (a stop while waiting for the registry). */
+static ferry_status decode_task(bworker_t *w, const rd_kafka_message_t *m, chunk_t *c,
+                                ferry_err_t *err)
 {
-    const ferry_schema_t *s;
-    json_t *j = ferry_avro_decode_json(m->payload, m->len, &s, err);
+    avro_value_t v; /* borrowed from the decoder */
+    int rc = FERRY_POISON;
+    if (!m->payload)
+        ferry_err_set(err, FERRY_POISON, "empty record value");
+    else
+        rc = ferry_decoder_value_wait(w->dec, m->payload, m->len, &v, NULL,
+                                      rd_kafka_topic_name(m->rkt), err);
+    if (rc != FERRY_OK) {
+        const ferry_schema_t *ws = ferry_decoder_last_writer(w->dec);
+        if (rc == FERRY_POISON && m->payload && ws &&
+            strcmp(ferry_schema_name(ws), "BackfillChunk") != 0)
+            ferry_err_set(err, FERRY_POISON, "not a BackfillChunk but %s", ferry_schema_name(ws));
+        return (ferry_status)rc;
+    }
+    json_t *j = ferry_avro_to_json_err(&v, err);
     if (!j)
         return FERRY_POISON;
-    ferry_status st = FERRY_OK;
-    if (strcmp(ferry_schema_name(s), "BackfillChunk") != 0) {
-        st = ferry_err_set(err, FERRY_POISON, "not a BackfillChunk but %s", ferry_schema_name(s));
-    } else {
-        snprintf(c->chunk_id, sizeof c->chunk_id, "%s",
-                 json_string_value(json_object_get(j, "chunk_id")));
-        snprintf(c->ship, sizeof c->ship, "%s", json_string_value(json_object_get(j, "ship_id")));
-        c->start_us = json_integer_value(json_object_get(j, "start_ts"));
-        c->end_us = json_integer_value(json_object_get(j, "end_ts"));
-    }
+    snprintf(c->chunk_id, sizeof c->chunk_id, "%s",
+             json_string_value(json_object_get(j, "chunk_id")));
+    snprintf(c->ship, sizeof c->ship, "%s", json_string_value(json_object_get(j, "ship_id")));
+    c->start_us = json_integer_value(json_object_get(j, "start_ts"));
+    c->end_us = json_integer_value(json_object_get(j, "end_ts"));
     json_decref(j);
-    return st;
+    return FERRY_OK;
 }
 
 /* Reconnects both connections, waiting with backoff while PostgreSQL is away. A failure that
@@ -1013,7 +1028,16 @@ static ferry_status handle_task(bworker_t *w, ferry_dlq_t *dlq, const rd_kafka_m
 {
     ferry_err_t err;
     chunk_t c;
-    if (decode_task(m, &c, &err) != FERRY_OK) {
+    ferry_status ds = decode_task(w, m, &c, &err);
+    if (ds == FERRY_FATAL || ds == FERRY_RETRY) {
+        if (ds == FERRY_FATAL) {
+            ferry_error("%s; stopping", err.msg);
+            w->failed = 1;
+            ferry_request_stop();
+        }
+        return FERRY_RETRY; /* not committed */
+    }
+    if (ds != FERRY_OK) {
         ferry_warn("bad task at offset %lld: %s", (long long)m->offset, err.msg);
         char why[sizeof err.msg];
         snprintf(why, sizeof why, "%s", err.msg);
@@ -1125,6 +1149,11 @@ static int backfill_run(int argc, char **argv)
     ferry_err_t err;
     ferry_dlq_t *dlq = NULL;
     ferry_consumer_t *c = NULL;
+    if (!(w.dec = ferry_decoder_from_opts(o, ferry_schema_get("BackfillChunk"), &err))) {
+        ferry_error("%s", err.msg);
+        ferry_opts_destroy(o);
+        return FERRY_EXIT_USAGE;
+    }
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     snprintf(w.worker_id, sizeof w.worker_id, "%s:%d", host, (int)getpid());
@@ -1196,6 +1225,7 @@ out:
     ferry_narrow_close(&w.src);
     ferry_pg_close(w.rd);
     ferry_pg_close(w.pg);
+    ferry_decoder_free(w.dec);
     ferry_opts_destroy(o);
     return rc;
 }
