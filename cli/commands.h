@@ -11,6 +11,17 @@
 #define FERRY_EXIT_USAGE       2
 #define FERRY_EXIT_UNAVAILABLE 3
 
+#include "ferry/err.h"
+
+/* The exit status for a command that stops on `st`: usage 2, unavailable (retriable) 3,
+ * anything else 1. */
+static inline int ferry_exit_for(ferry_status st)
+{
+    return st == FERRY_RETRY   ? FERRY_EXIT_UNAVAILABLE
+           : st == FERRY_USAGE ? FERRY_EXIT_USAGE
+                               : FERRY_EXIT_FAILED;
+}
+
 int cmd_setup(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
 int cmd_tail(int argc, char **argv);

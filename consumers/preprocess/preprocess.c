@@ -363,13 +363,6 @@ static ferry_status require_topic(rd_kafka_t *rk, const char *topic, ferry_err_t
                          "%s (create it first, e.g. with `ferry setup --topic %s`)", e.msg, topic);
 }
 
-static int exit_for(ferry_status st)
-{
-    return st == FERRY_RETRY   ? FERRY_EXIT_UNAVAILABLE
-           : st == FERRY_USAGE ? FERRY_EXIT_USAGE
-                               : FERRY_EXIT_FAILED;
-}
-
 int cmd_preprocess(int argc, char **argv)
 {
     ferry_opts_t *o = ferry_opts_new(
@@ -410,14 +403,14 @@ int cmd_preprocess(int argc, char **argv)
     }
     if (!(pp.dec = ferry_decoder_from_opts(o, pp.movie_schema, &err))) {
         ferry_error("%s", err.msg);
-        rc = exit_for(err.status);
+        rc = ferry_exit_for(err.status);
         goto out;
     }
     ferry_status ws =
         ferry_wire_setup_wait(o, pp.feature_schema, pp.features_topic, &pp.wire, &err);
     if (ws != FERRY_OK) {
         ferry_error("%s", err.msg);
-        rc = exit_for(ws);
+        rc = ferry_exit_for(ws);
         goto out;
     }
     char txn_id[512];
@@ -434,14 +427,14 @@ int cmd_preprocess(int argc, char **argv)
     pp.pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry preprocess", NULL, &err);
     if (!pp.pg) {
         ferry_error("%s", err.msg);
-        rc = err.status == FERRY_FATAL ? FERRY_EXIT_FAILED : exit_for(err.status);
+        rc = err.status == FERRY_FATAL ? FERRY_EXIT_FAILED : ferry_exit_for(err.status);
         goto out;
     }
     pp.store = movie_store_new(pp.pg, ferry_opts_str(o, "movies-table"),
                                ferry_opts_str(o, "watch-log-table"), &err);
     if (!pp.store || movie_store_ensure(pp.store, &err) != FERRY_OK) {
         ferry_error("%s", err.msg);
-        rc = exit_for(err.status);
+        rc = ferry_exit_for(err.status);
         goto out;
     }
     /* The transactional producer before the consumer: init_transactions aborts what a
@@ -454,7 +447,7 @@ int cmd_preprocess(int argc, char **argv)
         require_topic(ferry_producer_rk(ferry_txn_producer(pp.txn)), pp.features_topic, &err) ||
         require_topic(ferry_producer_rk(ferry_txn_producer(pp.txn)), dlq, &err)) {
         ferry_error("%s", err.msg);
-        rc = exit_for(err.status);
+        rc = ferry_exit_for(err.status);
         goto out;
     }
     ferry_consumer_conf_t cc = {0};
@@ -465,7 +458,7 @@ int cmd_preprocess(int argc, char **argv)
     pp.c = ferry_consumer_new(o, group, topics, 1, &cc, &err);
     if (!pp.c) {
         ferry_error("%s", err.msg);
-        rc = exit_for(err.status);
+        rc = ferry_exit_for(err.status);
         goto out;
     }
     pp.cap = (size_t)batch_size;

@@ -626,9 +626,7 @@ static int retrain_run(int argc, char **argv)
                 : FERRY_USAGE;
     if (ws != FERRY_OK) {
         ferry_error("%s", err.msg);
-        rc = ws == FERRY_USAGE   ? FERRY_EXIT_USAGE
-             : ws == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE
-                                 : FERRY_EXIT_FAILED;
+        rc = ferry_exit_for(ws);
         goto out;
     }
 

@@ -1113,9 +1113,7 @@ static int run_tmdb(int argc, char **argv)
     ferry_status ws = ferry_wire_setup(o, c.schema, c.topic, &c.wire, &err);
     if (ws != FERRY_OK) {
         ferry_error("%s", err.msg);
-        rc = ws == FERRY_USAGE   ? FERRY_EXIT_USAGE
-             : ws == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE
-                                 : FERRY_EXIT_FAILED;
+        rc = ferry_exit_for(ws);
         goto out;
     }
 
