@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "commands.h"
+#include "ferry/command.h"
 #include "ferry/log.h"
 #include "ferry/migration.h"
 #include "ferry/options.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
+#include "ferry/command.h"
 #include "ferry/groups.h"
 #include "ferry/log.h"
 #include "ferry/migration.h"

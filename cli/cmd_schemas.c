@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
+#include "ferry/command.h"
 #include "ferry/avro.h"
 #include "ferry/buf.h"
 #include "ferry/options.h"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "commands.h"
+#include "ferry/command.h"
 #include "ferry/kafka.h"
 #include "ferry/log.h"
 #include "ferry/options.h"

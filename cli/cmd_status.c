@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
+#include "ferry/command.h"
 #include "ferry/groups.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
+#include "ferry/command.h"
 #include "ferry/log.h"
 #include "ferry/migration.h"
 #include "ferry/options.h"

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "commands.h"
+#include "ferry/command.h"
 #include "ferry/lifecycle.h"
 
 typedef struct command {

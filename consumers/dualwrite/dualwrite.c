@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "ferry/widecat.h"
-#include "commands.h"
+#include "ferry/command.h"
 #include "ferry/decoder.h"
 #include "ferry/dlq.h"
 #include "ferry/groups.h"

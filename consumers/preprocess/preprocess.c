@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "ferry/command.h"
 #include "ferry/avro.h"
 #include "ferry/decoder.h"
 #include "ferry/dlq.h"

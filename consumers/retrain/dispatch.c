@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "commands.h"
+#include "ferry/command.h"
 #include "ferry/avro.h"
 #include "ferry/decoder.h"
 #include "ferry/dlq.h"

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
+#include "ferry/command.h"
 #include "ferry/avro.h"
 #include "ferry/decoder.h"
 #include "ferry/dlq.h"

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "ferry/command.h"
 #include "ferry/avro.h"
 #include "ferry/dlq.h"
 #include "ferry/http.h"

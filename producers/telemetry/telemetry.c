@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
+#include "ferry/command.h"
 #include "csv.h"
 #include "ferry/kafka.h"
 #include "ferry/lifecycle.h"

@@ -1,10 +1,11 @@
-/* commands.h - the `ferry` subcommands. Each takes argv with argv[0] = "ferry <command>"
- * and returns the process exit status:
+/* command.h - the contract of a `ferry` subcommand, shared by every program and the
+ * dispatcher (cli/main.c). Each takes argv with argv[0] = "ferry <command>" and returns the
+ * process exit status:
  *   0 success; 1 the work failed (e.g. records not delivered, mismatches found);
  *   2 usage error; 3 a required service (Kafka, PostgreSQL) could not be reached;
  *   130/143 stopped by SIGINT/SIGTERM before finishing a bounded run. */
-#ifndef FERRY_CLI_COMMANDS_H
-#define FERRY_CLI_COMMANDS_H
+#ifndef FERRY_COMMAND_H
+#define FERRY_COMMAND_H
 
 #define FERRY_EXIT_OK          0
 #define FERRY_EXIT_FAILED      1
