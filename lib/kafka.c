@@ -733,3 +733,12 @@ ferry_status ferry_kafka_topic_config(rd_kafka_t *rk, const char *topic, const c
     rd_kafka_ConfigResource_destroy(res);
     return st;
 }
+
+ferry_status ferry_kafka_require_topic(rd_kafka_t *rk, const char *topic, ferry_err_t *err)
+{
+    ferry_err_t e;
+    if (ferry_kafka_partition_count(rk, topic, 10000, &e) >= 0)
+        return FERRY_OK;
+    return ferry_err_set(err, e.status == FERRY_RETRY ? FERRY_RETRY : FERRY_FATAL,
+                         "%s (create it first, e.g. with `ferry setup --topic %s`)", e.msg, topic);
+}

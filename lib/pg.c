@@ -180,6 +180,28 @@ ferry_status ferry_pg_reconnect(ferry_pg_t *pg, ferry_err_t *err)
     return do_connect(pg, err);
 }
 
+ferry_status ferry_pg_reconnect_wait(ferry_pg_t *const *conns, size_t n, ferry_err_t *err)
+{
+    ferry_err_t e;
+    ferry_err_clear(&e);
+    while (ferry_running()) {
+        size_t i = 0;
+        while (i < n && ferry_pg_reconnect(conns[i], &e) == FERRY_OK)
+            i++;
+        if (i == n) {
+            ferry_info("PostgreSQL is back");
+            return FERRY_OK;
+        }
+        if (e.status == FERRY_FATAL) {
+            ferry_error("%s; stopping (fix the connection settings, then start the worker again)",
+                        e.msg);
+            ferry_request_stop();
+            return ferry_err_set(err, FERRY_FATAL, "%s", e.msg);
+        }
+    }
+    return ferry_err_set(err, FERRY_RETRY, "stopped while reconnecting to PostgreSQL");
+}
+
 PGconn *ferry_pg_conn(ferry_pg_t *pg)
 {
     return pg->conn;

@@ -162,5 +162,9 @@ ferry_status ferry_kafka_topic_config(rd_kafka_t *rk, const char *topic, const c
 /* Number of partitions of `topic` (-1 with *err when unknown). */
 int ferry_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
                                 ferry_err_t *err);
+/* FERRY_OK when `topic` exists (asked through rk, up to 10 s); otherwise an error whose
+ * message says to create it (`ferry setup --topic NAME`): FERRY_RETRY when the brokers did not
+ * answer, else FERRY_FATAL (a name Kafka refuses too). */
+ferry_status ferry_kafka_require_topic(rd_kafka_t *rk, const char *topic, ferry_err_t *err);
 
 #endif

@@ -42,6 +42,13 @@ ferry_pg_t *ferry_pg_connect(const char *conninfo, const char *app, const ferry_
 /* Drops the connection and connects again with the same retry policy. */
 ferry_status ferry_pg_reconnect(ferry_pg_t *pg, ferry_err_t *err);
 
+/* Reconnects each of conns[0..n) and waits while PostgreSQL is away (ferry_pg_reconnect's
+ * backoff, again and again) until every one answers or a stop is requested. Returns FERRY_OK
+ * (logged "PostgreSQL is back"); FERRY_FATAL when the server refuses for good (a wrong
+ * password, the database gone: logged with what to do, and a stop is requested); FERRY_RETRY
+ * when a stop was requested first. */
+ferry_status ferry_pg_reconnect_wait(ferry_pg_t *const *conns, size_t n, ferry_err_t *err);
+
 PGconn *ferry_pg_conn(ferry_pg_t *pg);
 /* True when the connection is usable. */
 int ferry_pg_ok(ferry_pg_t *pg);
