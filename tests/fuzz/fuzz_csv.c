@@ -1,4 +1,4 @@
-/* fuzz_csv.c - the CSV reader of `ferry telemetry` (producers/telemetry/csv.c), both shapes
+/* fuzz_csv.c - the CSV reader of `ferry telemetry` (producers/telemetry/csv*.c), both shapes
  * and every dialect option.
  *
  * Input: four option bytes, then the file.
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../producers/telemetry/csv.h"
+#include "csv.h"
 #include "fuzz.h"
 
 static const char *const ship_sel[] = {NULL, "ship", "1", "vessel"};
