@@ -1,11 +1,10 @@
-/* csv_read.c - throughput of the CSV reader of `ferry telemetry` (producers/telemetry/csv.c)
+/* csv_read.c - throughput of the CSV reader of `ferry telemetry` (producers/telemetry/csv*.c)
  * against the physical floor of the same run: reading the same file with read(2) and
  * counting newlines with memchr.
  *
- * Not built by CMake (benchmarks are run by hand, results in bench/results/csv.md):
- *   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude \
- *      bench/csv_read.c build/csv/libferry_core.a -lm -o build/csv/bench_csv_read
- *   build/csv/bench_csv_read [LINES]        (default 2,000,000)
+ * Built with the project (bench/CMakeLists.txt, linking ferry_telemetry); run by hand,
+ * results in bench/results/csv.md:
+ *   build/dev/bench/bench_csv_read [LINES]        (default 2,000,000)
  *
  * Writes three files to /tmp (narrow ISO, narrow epoch-ms, wide with 20 channels) and
  * reads each three times, reporting the best run. */
@@ -16,7 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../producers/telemetry/csv.c"
+#include "csv.h"
+#include "ferry/timeparse.h"
 
 static double now_s(void)
 {
