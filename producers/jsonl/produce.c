@@ -13,6 +13,7 @@
 
 #include "ferry/command.h"
 #include "ferry/avro.h"
+#include "ferry/avro_value.h"
 #include "ferry/kafka.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
@@ -149,7 +150,7 @@ static ferry_status produce_stream(FILE *fp, const char *name, const ferry_opts_
             *next_progress = ferry_mono_ms() + every;
         }
     }
-    avro_value_decref(&value);
+    ferry_avro_value_free(&value);
     ferry_buf_free(&out);
     free(line);
     return rc;
@@ -189,9 +190,7 @@ int cmd_produce(int argc, char **argv)
     if (ws != FERRY_OK) {
         ferry_error("%s", err.msg);
         ferry_opts_destroy(o);
-        return ws == FERRY_USAGE   ? FERRY_EXIT_USAGE
-               : ws == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE
-                                   : FERRY_EXIT_FAILED;
+        return ferry_exit_for(ws);
     }
     ferry_producer_t *p = ferry_producer_new(o, NULL, &err);
     if (!p) {

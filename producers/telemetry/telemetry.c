@@ -1,7 +1,7 @@
 /* telemetry.c - `ferry telemetry`: publishes TelemetryReading records keyed by ship id.
  *
  * Sources: `sim` (the deterministic simulator in sim.c) and `csv` (files or stdin, narrow
- * or wide exports, see csv.c and docs/csv.md). Records go through the core's idempotent
+ * or wide exports, see csv.h and docs/csv.md). Records go through the core's idempotent
  * producer (acks=all, compressed); a progress line on stderr every few seconds, a summary
  * at the end, and exit status 1 if any record was not delivered. */
 #include <errno.h>
@@ -323,9 +323,7 @@ int cmd_telemetry(int argc, char **argv)
     if (ws != FERRY_OK) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);
         ferry_opts_destroy(o);
-        return ws == FERRY_USAGE   ? FERRY_EXIT_USAGE
-               : ws == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE
-                                   : FERRY_EXIT_FAILED;
+        return ferry_exit_for(ws);
     }
     r.p = ferry_producer_new(o, &pc, &err);
     if (!r.p) {
