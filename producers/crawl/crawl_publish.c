@@ -16,6 +16,8 @@
 #define RECORD_OVERHEAD 1024 /* record and batch framing, with room to spare */
 #define DLQ_HEADROOM    8192 /* the dead letter's headers (message, coordinates) */
 
+/* The delivery-report opaque of page index idx's movie events (progress 0) or of its
+ * progress record (progress 1); dead letters are sent with none (NULL). */
 static void *tag_of(int idx, int progress)
 {
     return (void *)(uintptr_t)(((uintptr_t)(idx + 1) << 1) | (uintptr_t)(progress ? 1 : 0));

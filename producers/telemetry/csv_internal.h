@@ -118,8 +118,10 @@ int csv_fill(ferry_csv_t *c);
 const char *csv_line_end(const ferry_csv_t *c, const char *b, const char *e);
 
 /* The next record (REC_OK, REC_BAD with *why, REC_EOF or REC_IOERR), refilling the buffer
- * as needed; nothing is consumed. On REC_BAD, rec_len/rec_nl cover the bytes up to the next
- * physical line (or skip_to_nl is set for a line too long to hold). */
+ * as needed. The record returned is not consumed (csv_consume does that); the rest of a line
+ * too long to hold, reported bad before (skip_to_nl), is skipped here first. On REC_BAD,
+ * rec_len/rec_nl cover the bytes up to the next physical line (or skip_to_nl is set for a
+ * line too long to hold). */
 int csv_record(ferry_csv_t *c, const char **why);
 
 /* Consumes the record last returned by csv_record. */
