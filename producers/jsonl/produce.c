@@ -13,7 +13,6 @@
 
 #include "ferry/command.h"
 #include "ferry/avro.h"
-#include "ferry/avro_value.h"
 #include "ferry/kafka.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
@@ -150,7 +149,7 @@ static ferry_status produce_stream(FILE *fp, const char *name, const ferry_opts_
             *next_progress = ferry_mono_ms() + every;
         }
     }
-    ferry_avro_value_free(&value);
+    avro_value_decref(&value);
     ferry_buf_free(&out);
     free(line);
     return rc;
