@@ -243,6 +243,8 @@ int ferry_avro_field(const avro_value_t *record, const char *name, avro_value_t 
  * union field (present = 0) or its other branch, stored in *out to be set; append adds an item
  * to an array field and stores it in *item. */
 int ferry_avro_set_long(avro_value_t *rec, const char *name, int64_t v, ferry_err_t *err);
+/* Empties a value the caller owns (arrays and maps lose their items), to be set again. */
+void ferry_avro_clear(avro_value_t *v);
 int ferry_avro_set_int(avro_value_t *rec, const char *name, int32_t v, ferry_err_t *err);
 int ferry_avro_set_double(avro_value_t *rec, const char *name, double v, ferry_err_t *err);
 int ferry_avro_set_string(avro_value_t *rec, const char *name, const char *s, ferry_err_t *err);

@@ -125,6 +125,9 @@ ferry_status ferry_consumer_commit(ferry_consumer_t *c, ferry_err_t *err);
  * (no message since the last EOF). A consumer with no assignment is caught up too once
  * it has been in the group for a rebalance. */
 int ferry_consumer_caught_up(ferry_consumer_t *c);
+/* True inside a revoke hook when the partitions were lost (the group moved on without this
+ * member: its session timed out) rather than handed over: nothing can be committed for them. */
+int ferry_consumer_assignment_lost(ferry_consumer_t *c);
 
 /* The current assignment (a copy the caller destroys) or NULL. */
 rd_kafka_topic_partition_list_t *ferry_consumer_assignment(ferry_consumer_t *c);
