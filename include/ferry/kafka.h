@@ -55,7 +55,8 @@ typedef struct ferry_producer_conf {
 } ferry_producer_conf_t;
 
 /* Creates an idempotent producer (acks=all, compression lz4, linger 5 ms) from the
- * options. `pc` may be NULL. Returns NULL with *err on failure. */
+ * options. `pc` may be NULL. Returns NULL with *err on failure. The caller frees it with
+ * ferry_producer_destroy. */
 ferry_producer_t *ferry_producer_new(const ferry_opts_t *o, const ferry_producer_conf_t *pc,
                                      ferry_err_t *err);
 
@@ -99,8 +100,9 @@ typedef struct ferry_consumer_conf {
     void *rebalance_opaque;
 } ferry_consumer_conf_t;
 
-/* Creates a consumer in `group` subscribed to `topics` (ntopics entries). `cc` may be
- * NULL. Returns NULL with *err on failure. */
+/* Creates a consumer in `group` subscribed to `topics` (ntopics entries; copied). `cc` may be
+ * NULL. Returns NULL with *err on failure. The caller frees it with ferry_consumer_close, which
+ * also leaves the group. */
 ferry_consumer_t *ferry_consumer_new(const ferry_opts_t *o, const char *group,
                                      const char *const *topics, size_t ntopics,
                                      const ferry_consumer_conf_t *cc, ferry_err_t *err);

@@ -129,7 +129,7 @@ void ferry_pg_scrub(const char *conninfo, const char *msg, char *out, size_t out
 typedef struct ferry_copy ferry_copy_t;
 
 /* Starts `COPY ... FROM STDIN (FORMAT binary)` (the full statement is given). Returns a
- * writer or NULL with a classified *err. */
+ * writer or NULL with a classified *err; ferry_copy_end or ferry_copy_abort frees it. */
 ferry_copy_t *ferry_copy_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t *err);
 
 /* Starts a row with `nfields` fields; then one appender call per field, in column order. */
