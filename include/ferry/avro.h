@@ -201,6 +201,10 @@ int ferry_avro_from_json(const ferry_schema_t *schema, const json_t *in, avro_va
 int ferry_avro_from_json_into(const ferry_schema_t *schema, const json_t *in, avro_value_t *value,
                               ferry_err_t *err);
 
+/* What a JSON value is, for messages: "an object", "an array", "a string", "an integer",
+ * "a number", "a boolean" or "null". */
+const char *ferry_json_kind(const json_t *j);
+
 /* Converts a value to natural JSON. Returns a new reference the caller releases with
  * json_decref(), or NULL if the value can't be represented (a union without a selected
  * branch, a string that isn't UTF-8) or memory ran out. */
