@@ -174,7 +174,7 @@ typedef struct fj_ctx {
     ferry_err_t *err;
 } fj_ctx_t;
 
-const char *ferry_json_kind(const json_t *j)
+const char *ferry_avro_json_kind(const json_t *j)
 {
     switch (json_typeof(j)) {
     case JSON_OBJECT:
@@ -213,7 +213,7 @@ static int fj_error(fj_ctx_t *c, const ferry_avro_path_t *path, const char *fmt,
 
 static int expected(fj_ctx_t *c, const ferry_avro_path_t *path, const char *type, const json_t *j)
 {
-    return fj_error(c, path, "expected %s, got %s", type, ferry_json_kind(j));
+    return fj_error(c, path, "expected %s, got %s", type, ferry_avro_json_kind(j));
 }
 
 static int avro_failed(fj_ctx_t *c)
@@ -428,7 +428,8 @@ static int fj_union(fj_ctx_t *c, const json_t *j, avro_value_t *v, const ferry_a
         if (b < 0) {
             char names[256];
             union_names(s, names, sizeof names);
-            return fj_error(c, path, "no union branch of %s takes %s", names, ferry_json_kind(j));
+            return fj_error(c, path, "no union branch of %s takes %s", names,
+                            ferry_avro_json_kind(j));
         }
         if (branch_type(s, (size_t)b) != AVRO_INT64)
             logical = FERRY_AVRO_LOGICAL_NONE;

@@ -203,7 +203,7 @@ int ferry_avro_from_json_into(const ferry_schema_t *schema, const json_t *in, av
 
 /* What a JSON value is, for messages: "an object", "an array", "a string", "an integer",
  * "a number", "a boolean" or "null". */
-const char *ferry_json_kind(const json_t *j);
+const char *ferry_avro_json_kind(const json_t *j);
 
 /* Converts a value to natural JSON. Returns a new reference the caller releases with
  * json_decref(), or NULL if the value can't be represented (a union without a selected
