@@ -91,6 +91,12 @@ int ferry_avro_rd_value(ferry_avro_reader_t *r, avro_value_t *v, const ferry_avr
 /* The fewest bytes one value of schema s can take: bounds forged item counts. */
 size_t ferry_avro_min_size(avro_schema_t s, int depth);
 
+/* Union branches and JSON (avro_json.c, used by avro_tojson.c too): the branch a value wrapped
+ * as {"type": value} names (its value in *inner), or -1 when j is not such a wrapper; the
+ * branch of union u that takes the bare JSON value j, or -1. */
+int ferry_avro_json_wrapped_branch(avro_schema_t u, const json_t *j, json_t **inner);
+int ferry_avro_json_pick_branch(avro_schema_t u, const json_t *j);
+
 /* Sets v (a value inside a value of `schema`) from JSON the way ferry_avro_from_json does;
  * used for field defaults in schema resolution. `path` names v in messages. */
 int ferry_avro_json_set(const ferry_schema_t *schema, const json_t *j, avro_value_t *v,

@@ -1,5 +1,5 @@
-/* avro_json.c - natural JSON <-> avro-c values, for `ferry produce` and `ferry tail` (the
- * rules are in include/ferry/avro.h). */
+/* avro_json.c - natural JSON -> avro-c values, for `ferry produce` and the JSON framing (the
+ * rules are in include/ferry/avro.h; the other way is lib/avro_tojson.c). */
 #include "avro_internal.h"
 
 #include <float.h>
@@ -53,7 +53,7 @@ static long bytes_len(const char *s, size_t n)
 }
 
 /* The branch a natural JSON value goes to (see avro.h), or -1. */
-static int pick_branch(avro_schema_t u, const json_t *j)
+int ferry_avro_json_pick_branch(avro_schema_t u, const json_t *j)
 {
     size_t n = avro_schema_union_size(u);
     size_t i;
@@ -133,7 +133,7 @@ static int pick_branch(avro_schema_t u, const json_t *j)
 
 /* If j is Avro's JSON encoding of a union value, {"<branch type name>": value}, returns the
  * branch and stores the inner value in *inner; else -1. */
-static int wrapped_branch(avro_schema_t u, const json_t *j, json_t **inner)
+int ferry_avro_json_wrapped_branch(avro_schema_t u, const json_t *j, json_t **inner)
 {
     if (!json_is_object(j) || json_object_size(j) != 1)
         return -1;
@@ -174,7 +174,7 @@ typedef struct fj_ctx {
     ferry_err_t *err;
 } fj_ctx_t;
 
-static const char *json_kind(const json_t *j)
+const char *ferry_avro_json_kind(const json_t *j)
 {
     switch (json_typeof(j)) {
     case JSON_OBJECT:
@@ -213,7 +213,7 @@ static int fj_error(fj_ctx_t *c, const ferry_avro_path_t *path, const char *fmt,
 
 static int expected(fj_ctx_t *c, const ferry_avro_path_t *path, const char *type, const json_t *j)
 {
-    return fj_error(c, path, "expected %s, got %s", type, json_kind(j));
+    return fj_error(c, path, "expected %s, got %s", type, ferry_avro_json_kind(j));
 }
 
 static int avro_failed(fj_ctx_t *c)
@@ -358,6 +358,87 @@ static void code_points_to_bytes(const char *s, size_t n, ferry_buf_t *out)
     }
 }
 
+/* An int or a long from a JSON integer, an integral number, or (a timestamp long) an RFC 3339
+ * string. */
+static int fj_integer(fj_ctx_t *c, const json_t *j, avro_value_t *v, const ferry_avro_path_t *path,
+                      unsigned char logical)
+{
+    int is_int = avro_value_get_type(v) == AVRO_INT32;
+    int64_t x;
+    if (json_is_integer(j)) {
+        x = json_integer_value(j);
+    } else if (json_is_real(j) && json_real_value(j) == floor(json_real_value(j)) &&
+               json_real_value(j) >= -0x1p63 && json_real_value(j) < 0x1p63) {
+        x = (int64_t)json_real_value(j);
+    } else if (json_is_string(j) && logical != FERRY_AVRO_LOGICAL_NONE && !is_int) {
+        if (!parse_rfc3339(json_string_value(j), &x))
+            return fj_error(c, path, "\"%s\" is not an RFC 3339 timestamp", json_string_value(j));
+        if (logical == FERRY_AVRO_LOGICAL_TS_MILLIS)
+            x = x >= 0 ? x / 1000 : -((-x + 999) / 1000);
+    } else {
+        return expected(c, path,
+                        is_int    ? "an int"
+                        : logical ? "a long or an RFC 3339 timestamp string"
+                                  : "a long",
+                        j);
+    }
+    if (is_int) {
+        if (x < INT32_MIN || x > INT32_MAX)
+            return fj_error(c, path, "%" PRId64 " is out of int range", x);
+        return avro_value_set_int(v, (int32_t)x) ? avro_failed(c) : FERRY_OK;
+    }
+    return avro_value_set_long(v, x) ? avro_failed(c) : FERRY_OK;
+}
+
+/* Bytes or a fixed from a string of code points U+0000..U+00FF (Avro's JSON encoding). */
+static int fj_bytes(fj_ctx_t *c, const json_t *j, avro_value_t *v, const ferry_avro_path_t *path)
+{
+    avro_schema_t s = avro_value_get_schema(v);
+    int fixed = avro_value_get_type(v) == AVRO_FIXED;
+    if (!json_is_string(j))
+        return expected(c, path, "a string", j);
+    long n = bytes_len(json_string_value(j), json_string_length(j));
+    if (n < 0)
+        return fj_error(c, path, "bytes string has a character above U+00FF");
+    if (fixed && n != (long)avro_schema_fixed_size(s))
+        return fj_error(c, path, "fixed needs %ld bytes, got %ld", (long)avro_schema_fixed_size(s),
+                        n);
+    ferry_buf_t b = FERRY_BUF_INIT;
+    code_points_to_bytes(json_string_value(j), json_string_length(j), &b);
+    ferry_buf_reserve(&b, 1); /* never hand avro-c a NULL pointer */
+    int rc =
+        fixed ? avro_value_set_fixed(v, b.data, b.len) : avro_value_set_bytes(v, b.data, b.len);
+    ferry_buf_free(&b);
+    return rc ? avro_failed(c) : FERRY_OK;
+}
+
+/* A union: {"type": value} names the branch, a bare value picks the branch that takes it. */
+static int fj_union(fj_ctx_t *c, const json_t *j, avro_value_t *v, const ferry_avro_path_t *path,
+                    unsigned char logical, int depth)
+{
+    avro_schema_t s = avro_value_get_schema(v);
+    json_t *inner = NULL;
+    avro_value_t branch;
+    int b = ferry_avro_json_wrapped_branch(s, j, &inner);
+    if (b >= 0) {
+        j = inner;
+        logical = FERRY_AVRO_LOGICAL_NONE;
+    } else {
+        b = ferry_avro_json_pick_branch(s, j);
+        if (b < 0) {
+            char names[256];
+            union_names(s, names, sizeof names);
+            return fj_error(c, path, "no union branch of %s takes %s", names,
+                            ferry_avro_json_kind(j));
+        }
+        if (branch_type(s, (size_t)b) != AVRO_INT64)
+            logical = FERRY_AVRO_LOGICAL_NONE;
+    }
+    if (avro_value_set_branch(v, b, &branch) != 0)
+        return avro_failed(c);
+    return fj_value(c, j, &branch, path, logical, depth + 1);
+}
+
 static int fj_value(fj_ctx_t *c, const json_t *j, avro_value_t *v, const ferry_avro_path_t *path,
                     unsigned char logical, int depth)
 {
@@ -374,34 +455,8 @@ static int fj_value(fj_ctx_t *c, const json_t *j, avro_value_t *v, const ferry_a
             return expected(c, path, "a boolean", j);
         return avro_value_set_boolean(v, json_is_true(j)) ? avro_failed(c) : FERRY_OK;
     case AVRO_INT32:
-    case AVRO_INT64: {
-        int is_int = avro_value_get_type(v) == AVRO_INT32;
-        int64_t x;
-        if (json_is_integer(j)) {
-            x = json_integer_value(j);
-        } else if (json_is_real(j) && json_real_value(j) == floor(json_real_value(j)) &&
-                   json_real_value(j) >= -0x1p63 && json_real_value(j) < 0x1p63) {
-            x = (int64_t)json_real_value(j);
-        } else if (json_is_string(j) && logical != FERRY_AVRO_LOGICAL_NONE && !is_int) {
-            if (!parse_rfc3339(json_string_value(j), &x))
-                return fj_error(c, path, "\"%s\" is not an RFC 3339 timestamp",
-                                json_string_value(j));
-            if (logical == FERRY_AVRO_LOGICAL_TS_MILLIS)
-                x = x >= 0 ? x / 1000 : -((-x + 999) / 1000);
-        } else {
-            return expected(c, path,
-                            is_int    ? "an int"
-                            : logical ? "a long or an RFC 3339 timestamp string"
-                                      : "a long",
-                            j);
-        }
-        if (is_int) {
-            if (x < INT32_MIN || x > INT32_MAX)
-                return fj_error(c, path, "%" PRId64 " is out of int range", x);
-            return avro_value_set_int(v, (int32_t)x) ? avro_failed(c) : FERRY_OK;
-        }
-        return avro_value_set_long(v, x) ? avro_failed(c) : FERRY_OK;
-    }
+    case AVRO_INT64:
+        return fj_integer(c, j, v, path, logical);
     case AVRO_FLOAT:
     case AVRO_DOUBLE: {
         double d;
@@ -423,24 +478,8 @@ static int fj_value(fj_ctx_t *c, const json_t *j, avro_value_t *v, const ferry_a
                    ? avro_failed(c)
                    : FERRY_OK;
     case AVRO_BYTES:
-    case AVRO_FIXED: {
-        int fixed = avro_value_get_type(v) == AVRO_FIXED;
-        if (!json_is_string(j))
-            return expected(c, path, "a string", j);
-        long n = bytes_len(json_string_value(j), json_string_length(j));
-        if (n < 0)
-            return fj_error(c, path, "bytes string has a character above U+00FF");
-        if (fixed && n != (long)avro_schema_fixed_size(s))
-            return fj_error(c, path, "fixed needs %ld bytes, got %ld",
-                            (long)avro_schema_fixed_size(s), n);
-        ferry_buf_t b = FERRY_BUF_INIT;
-        code_points_to_bytes(json_string_value(j), json_string_length(j), &b);
-        ferry_buf_reserve(&b, 1); /* never hand avro-c a NULL pointer */
-        int rc =
-            fixed ? avro_value_set_fixed(v, b.data, b.len) : avro_value_set_bytes(v, b.data, b.len);
-        ferry_buf_free(&b);
-        return rc ? avro_failed(c) : FERRY_OK;
-    }
+    case AVRO_FIXED:
+        return fj_bytes(c, j, v, path);
     case AVRO_ENUM: {
         if (!json_is_string(j))
             return expected(c, path, "an enum symbol", j);
@@ -450,27 +489,8 @@ static int fj_value(fj_ctx_t *c, const json_t *j, avro_value_t *v, const ferry_a
                             avro_schema_name(s));
         return avro_value_set_enum(v, sym) ? avro_failed(c) : FERRY_OK;
     }
-    case AVRO_UNION: {
-        json_t *inner = NULL;
-        avro_value_t branch;
-        int b = wrapped_branch(s, j, &inner);
-        if (b >= 0) {
-            j = inner;
-            logical = FERRY_AVRO_LOGICAL_NONE;
-        } else {
-            b = pick_branch(s, j);
-            if (b < 0) {
-                char names[256];
-                union_names(s, names, sizeof names);
-                return fj_error(c, path, "no union branch of %s takes %s", names, json_kind(j));
-            }
-            if (branch_type(s, (size_t)b) != AVRO_INT64)
-                logical = FERRY_AVRO_LOGICAL_NONE;
-        }
-        if (avro_value_set_branch(v, b, &branch) != 0)
-            return avro_failed(c);
-        return fj_value(c, j, &branch, path, logical, depth + 1);
-    }
+    case AVRO_UNION:
+        return fj_union(c, j, v, path, logical, depth);
     case AVRO_RECORD:
         return fj_record(c, j, v, path, depth);
     case AVRO_ARRAY: {
@@ -547,197 +567,6 @@ int ferry_avro_from_json(const ferry_schema_t *schema, const json_t *in, avro_va
     }
     *out = v;
     return FERRY_OK;
-}
-
-/* ---- value -> JSON ---------------------------------------------------------------------- */
-
-static json_t *tj_fail(ferry_err_t *err, const ferry_avro_path_t *path, ferry_status status,
-                       const char *what)
-{
-    char where[256];
-    ferry_err_set(err, status, "%s: %s", ferry_avro_path_format(path, where, sizeof where), what);
-    return NULL;
-}
-
-static json_t *tj_new(json_t *j, ferry_err_t *err, const ferry_avro_path_t *path)
-{
-    return j ? j : tj_fail(err, path, FERRY_FATAL, "out of memory");
-}
-
-static json_t *tj_float(double d, ferry_err_t *err, const ferry_avro_path_t *path)
-{
-    if (isnan(d))
-        return tj_new(json_string("NaN"), err, path);
-    if (isinf(d))
-        return tj_new(json_string(d > 0 ? "Infinity" : "-Infinity"), err, path);
-    return tj_new(json_real(d), err, path);
-}
-
-static json_t *tj_bytes(const void *data, size_t n, ferry_err_t *err, const ferry_avro_path_t *path)
-{
-    ferry_buf_t b = FERRY_BUF_INIT;
-    const unsigned char *p = data;
-    ferry_buf_reserve(&b, 2 * n);
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < 0x80) {
-            ferry_buf_append_byte(&b, p[i]);
-        } else {
-            ferry_buf_append_byte(&b, (unsigned char)(0xC0 | (p[i] >> 6)));
-            ferry_buf_append_byte(&b, (unsigned char)(0x80 | (p[i] & 0x3F)));
-        }
-    }
-    json_t *j = json_stringn((const char *)b.data, b.len);
-    ferry_buf_free(&b);
-    return tj_new(j, err, path);
-}
-
-static json_t *tj_value(const avro_value_t *v, ferry_err_t *err, const ferry_avro_path_t *path,
-                        int depth)
-{
-    if (depth > FERRY_AVRO_MAX_DEPTH)
-        return tj_fail(err, path, FERRY_POISON, "nested too deeply");
-    avro_schema_t s = avro_value_get_schema(v);
-    switch (avro_value_get_type(v)) {
-    case AVRO_NULL:
-        return json_null();
-    case AVRO_BOOLEAN: {
-        int x = 0;
-        avro_value_get_boolean(v, &x);
-        return json_boolean(x);
-    }
-    case AVRO_INT32: {
-        int32_t x = 0;
-        avro_value_get_int(v, &x);
-        return tj_new(json_integer(x), err, path);
-    }
-    case AVRO_INT64: {
-        int64_t x = 0;
-        avro_value_get_long(v, &x);
-        return tj_new(json_integer((json_int_t)x), err, path);
-    }
-    case AVRO_FLOAT: {
-        float x = 0;
-        avro_value_get_float(v, &x);
-        return tj_float(x, err, path);
-    }
-    case AVRO_DOUBLE: {
-        double x = 0;
-        avro_value_get_double(v, &x);
-        return tj_float(x, err, path);
-    }
-    case AVRO_STRING: {
-        const char *str = NULL;
-        size_t size = 0;
-        avro_value_get_string(v, &str, &size);
-        size_t len = size ? size - 1 : 0;
-        if (!str)
-            str = "";
-        if (!ferry_avro_utf8_valid(str, len))
-            return tj_fail(err, path, FERRY_POISON, "string is not valid UTF-8");
-        return tj_new(json_stringn(str, len), err, path);
-    }
-    case AVRO_BYTES: {
-        const void *p = NULL;
-        size_t n = 0;
-        avro_value_get_bytes(v, &p, &n);
-        return tj_bytes(p, n, err, path);
-    }
-    case AVRO_FIXED: {
-        const void *p = NULL;
-        size_t n = 0;
-        avro_value_get_fixed(v, &p, &n);
-        return tj_bytes(p, n, err, path);
-    }
-    case AVRO_ENUM: {
-        int x = 0;
-        avro_value_get_enum(v, &x);
-        const char *sym = avro_schema_enum_get(s, x);
-        if (!sym)
-            return tj_fail(err, path, FERRY_POISON, "enum index out of range");
-        return tj_new(json_string(sym), err, path);
-    }
-    case AVRO_UNION: {
-        int disc = -1;
-        avro_value_t branch;
-        avro_value_get_discriminant(v, &disc);
-        if (disc < 0 || avro_value_get_current_branch(v, &branch) != 0)
-            return tj_fail(err, path, FERRY_POISON, "union has no branch selected");
-        json_t *natural = tj_value(&branch, err, path, depth + 1);
-        if (!natural)
-            return NULL;
-        /* write the natural form only if it reads back as this same branch */
-        json_t *inner;
-        if (wrapped_branch(s, natural, &inner) < 0 && pick_branch(s, natural) == disc)
-            return natural;
-        char name[256];
-        json_t *wrapped = json_object();
-        if (!wrapped ||
-            json_object_set_new(
-                wrapped, ferry_avro_type_name(avro_schema_union_branch(s, disc), name, sizeof name),
-                natural) != 0) {
-            json_decref(wrapped);
-            return tj_fail(err, path, FERRY_FATAL, "out of memory");
-        }
-        return wrapped;
-    }
-    case AVRO_RECORD:
-    case AVRO_MAP: {
-        int is_map = avro_value_get_type(v) == AVRO_MAP;
-        size_t n = 0;
-        json_t *obj = json_object();
-        if (!obj)
-            return tj_fail(err, path, FERRY_FATAL, "out of memory");
-        avro_value_get_size(v, &n);
-        for (size_t i = 0; i < n; i++) {
-            avro_value_t f;
-            const char *name = NULL;
-            avro_value_get_by_index(v, i, &f, &name);
-            ferry_avro_path_t sub = {path, name, 0, is_map};
-            json_t *fj = tj_value(&f, err, &sub, depth + 1);
-            if (!fj) {
-                json_decref(obj);
-                return NULL;
-            }
-            if (json_object_set_new(obj, name, fj) != 0) {
-                json_decref(obj);
-                return tj_fail(err, &sub, FERRY_POISON, "key is not valid UTF-8");
-            }
-        }
-        return obj;
-    }
-    case AVRO_ARRAY: {
-        size_t n = 0;
-        json_t *arr = json_array();
-        if (!arr)
-            return tj_fail(err, path, FERRY_FATAL, "out of memory");
-        avro_value_get_size(v, &n);
-        for (size_t i = 0; i < n; i++) {
-            avro_value_t e;
-            avro_value_get_by_index(v, i, &e, NULL);
-            ferry_avro_path_t sub = {path, NULL, i, 0};
-            json_t *ej = tj_value(&e, err, &sub, depth + 1);
-            if (!ej || json_array_append_new(arr, ej) != 0) {
-                json_decref(arr);
-                return ej ? tj_fail(err, path, FERRY_FATAL, "out of memory") : NULL;
-            }
-        }
-        return arr;
-    }
-    default:
-        return tj_fail(err, path, FERRY_FATAL, "unsupported Avro type");
-    }
-}
-
-json_t *ferry_avro_to_json_err(const avro_value_t *value, ferry_err_t *err)
-{
-    avro_schema_t s = avro_value_get_schema(value);
-    ferry_avro_path_t root = {NULL, s && is_avro_record(s) ? avro_schema_name(s) : "value", 0, 0};
-    return tj_value(value, err, &root, 0);
-}
-
-json_t *ferry_avro_to_json(const avro_value_t *value)
-{
-    return ferry_avro_to_json_err(value, NULL);
 }
 
 /* ---- CLI conveniences ------------------------------------------------------------------- */

@@ -37,6 +37,11 @@ static int field(avro_value_t *rec, const char *name, avro_type_t want, avro_val
     return FERRY_OK;
 }
 
+void ferry_avro_clear(avro_value_t *v)
+{
+    avro_value_reset(v);
+}
+
 int ferry_avro_set_long(avro_value_t *rec, const char *name, int64_t v, ferry_err_t *err)
 {
     avro_value_t f;

@@ -12,27 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ferry/avro.h"
 #include "ferry/timeparse.h"
-
-static const char *kind(const json_t *j)
-{
-    switch (json_typeof(j)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
 
 static int str_field(const json_t *o, const char *name, int required, ferry_str_t *out,
                      int *present, ferry_err_t *err)
@@ -47,7 +28,7 @@ static int str_field(const json_t *o, const char *name, int required, ferry_str_
     }
     if (!json_is_string(v))
         return ferry_err_set(err, FERRY_POISON, "JSON telemetry: %s must be a string, got %s", name,
-                             kind(v));
+                             ferry_avro_json_kind(v));
     out->ptr = json_string_value(v);
     out->len = json_string_length(v);
     if (present)
@@ -65,7 +46,8 @@ int ferry_telemetry_from_json(const void *data, size_t len, ferry_buf_t *out, fe
     ferry_reading_t r;
     memset(&r, 0, sizeof r);
     if (!json_is_object(o)) {
-        rc = ferry_err_set(err, FERRY_POISON, "JSON telemetry must be an object, got %s", kind(o));
+        rc = ferry_err_set(err, FERRY_POISON, "JSON telemetry must be an object, got %s",
+                           ferry_avro_json_kind(o));
         goto done;
     }
     if ((rc = str_field(o, "ship_id", 1, &r.ship_id, NULL, err)) ||
@@ -91,7 +73,7 @@ int ferry_telemetry_from_json(const void *data, size_t len, ferry_buf_t *out, fe
                            ts ? "JSON telemetry: timestamp must be ISO-8601 text or an epoch "
                                 "number, got %s"
                               : "JSON telemetry: timestamp is missing%s",
-                           ts ? kind(ts) : "");
+                           ts ? ferry_avro_json_kind(ts) : "");
         goto done;
     }
     ferry_err_t terr;
@@ -126,7 +108,7 @@ int ferry_telemetry_from_json(const void *data, size_t len, ferry_buf_t *out, fe
         rc = ferry_err_set(err, FERRY_POISON,
                            "JSON telemetry: value must be a number, boolean, string or null, "
                            "got %s",
-                           kind(v));
+                           ferry_avro_json_kind(v));
         goto done;
     }
     ferry_telemetry_encode(&r, out);

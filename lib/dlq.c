@@ -98,6 +98,23 @@ ferry_status ferry_dlq_send_raw(ferry_producer_t *p, const char *src_topic, int3
                                err);
 }
 
+/* The dead letter's headers: the record's own, then the error and its source coordinates. */
+static rd_kafka_headers_t *source_headers(const rd_kafka_message_t *src, const char *src_topic,
+                                          ferry_status error_class, const char *reason,
+                                          const char *message)
+{
+    rd_kafka_headers_t *orig = NULL;
+    rd_kafka_headers_t *hdrs;
+    if (rd_kafka_message_headers(src, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
+        hdrs = rd_kafka_headers_copy(orig);
+    else
+        hdrs = rd_kafka_headers_new(10);
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(src, &tstype);
+    dlq_headers(hdrs, src_topic, src->partition, src->offset, ts, error_class, reason, message);
+    return hdrs;
+}
+
 ferry_status ferry_dlq_send(ferry_producer_t *p, const rd_kafka_message_t *src,
                             ferry_status error_class, const char *reason, const char *message,
                             ferry_err_t *err)
@@ -105,15 +122,7 @@ ferry_status ferry_dlq_send(ferry_producer_t *p, const rd_kafka_message_t *src,
     const char *src_topic = rd_kafka_topic_name(src->rkt);
     char topic[512];
     ferry_dlq_topic(src_topic, topic, sizeof topic);
-    rd_kafka_headers_t *orig = NULL;
-    rd_kafka_headers_t *hdrs;
-    if (rd_kafka_message_headers(src, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
-        hdrs = rd_kafka_headers_copy(orig);
-    else
-        hdrs = rd_kafka_headers_new(8);
-    rd_kafka_timestamp_type_t tstype;
-    int64_t ts = rd_kafka_message_timestamp(src, &tstype);
-    dlq_headers(hdrs, src_topic, src->partition, src->offset, ts, error_class, reason, message);
+    rd_kafka_headers_t *hdrs = source_headers(src, src_topic, error_class, reason, message);
     size_t len = fit_value(hdrs, src->key ? src->key_len : 0, src->len, producer_limit(p),
                            src_topic, src->partition, src->offset, topic);
     return ferry_producer_send(p, topic, RD_KAFKA_PARTITION_UA, src->key, src->key_len,
@@ -245,15 +254,7 @@ ferry_status ferry_dlq_put(ferry_dlq_t *d, const rd_kafka_message_t *src, ferry_
     const char *src_topic = rd_kafka_topic_name(src->rkt);
     char topic[512];
     ferry_dlq_topic(src_topic, topic, sizeof topic);
-    rd_kafka_headers_t *orig = NULL;
-    rd_kafka_headers_t *hdrs;
-    if (rd_kafka_message_headers(src, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
-        hdrs = rd_kafka_headers_copy(orig);
-    else
-        hdrs = rd_kafka_headers_new(10);
-    rd_kafka_timestamp_type_t tstype;
-    int64_t ts = rd_kafka_message_timestamp(src, &tstype);
-    dlq_headers(hdrs, src_topic, src->partition, src->offset, ts, error_class, reason, message);
+    rd_kafka_headers_t *hdrs = source_headers(src, src_topic, error_class, reason, message);
     dlq_entry_t *e = ferry_xcalloc(1, sizeof *e);
     e->topic = ferry_xstrndup(topic, strlen(topic));
     e->keylen = src->key ? src->key_len : 0;

@@ -516,6 +516,11 @@ ferry_status ferry_consumer_commit(ferry_consumer_t *c, ferry_err_t *err)
     return ferry_err_set(err, ferry_kafka_classify(e), "commit: %s", rd_kafka_err2str(e));
 }
 
+int ferry_consumer_assignment_lost(ferry_consumer_t *c)
+{
+    return rd_kafka_assignment_lost(c->rk);
+}
+
 int ferry_consumer_caught_up(ferry_consumer_t *c)
 {
     if (c->nparts == 0)

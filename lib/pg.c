@@ -114,6 +114,7 @@ static ferry_status do_connect(ferry_pg_t *pg, ferry_err_t *err)
             PGresult *r = PQexec(pg->conn, "SET extra_float_digits = 3");
             PQclear(r);
             PQsetnonblocking(pg->conn, 1);
+            pg->generation++;
             if (attempt > 1)
                 ferry_info("connected to PostgreSQL %s after %d attempts", shown, attempt);
             return FERRY_OK;
@@ -223,14 +224,11 @@ void ferry_pg_close(ferry_pg_t *pg)
         free(pg->conninfo);
     }
     free(pg->app);
+    pg_prepared_free(pg);
     free(pg);
 }
 
-/* Collects every result of the command sent on pg: the first error (classified into *err),
- * else the last result, which is returned (the caller PQclear()s it). NULL with *err when the
- * command failed or the server was taken for gone. `want` is the status a good result has
- * besides COMMAND_OK and TUPLES_OK (PGRES_COPY_IN for a COPY), or -1. */
-static PGresult *collect(ferry_pg_t *pg, pg_watch_t *w, int want, ferry_err_t *err)
+PGresult *pg_collect(ferry_pg_t *pg, pg_watch_t *w, int want, ferry_err_t *err)
 {
     PGresult *last = NULL, *bad = NULL;
     for (;;) {
@@ -277,7 +275,7 @@ ferry_status ferry_pg_exec(ferry_pg_t *pg, const char *sql, ferry_err_t *err)
         return ferry_pg_classify(pg, NULL, "SQL", err);
     pg_watch_t w;
     pg_watch_start(&w, "SQL", 0);
-    PGresult *res = collect(pg, &w, -1, err);
+    PGresult *res = pg_collect(pg, &w, -1, err);
     if (!res)
         return err ? err->status : FERRY_RETRY;
     PQclear(res);
@@ -298,7 +296,7 @@ PGresult *ferry_pg_query_binary(ferry_pg_t *pg, const char *sql, int nparams, co
     }
     pg_watch_t w;
     pg_watch_start(&w, "SQL", 0);
-    return collect(pg, &w, -1, err);
+    return pg_collect(pg, &w, -1, err);
 }
 
 PGresult *ferry_pg_query(ferry_pg_t *pg, const char *sql, int nparams, const char *const *params,
@@ -534,7 +532,7 @@ ferry_copy_t *ferry_copy_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t
     }
     pg_watch_t w;
     pg_watch_start(&w, "COPY", 0);
-    PGresult *res = collect(pg, &w, PGRES_COPY_IN, err);
+    PGresult *res = pg_collect(pg, &w, PGRES_COPY_IN, err);
     if (!res)
         return NULL;
     if (PQresultStatus(res) != PGRES_COPY_IN) {
@@ -626,7 +624,7 @@ ferry_status ferry_copy_end(ferry_copy_t *cp, int64_t *rows, ferry_err_t *err)
             goto out;
         }
     }
-    PGresult *res = collect(pg, &w, -1, err);
+    PGresult *res = pg_collect(pg, &w, -1, err);
     if (cp->failed) {
         PQclear(res);
         st = ferry_err_set(err, FERRY_RETRY, "COPY: sending failed: %s", cp->errmsg);

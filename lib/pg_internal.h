@@ -10,6 +10,8 @@ struct ferry_pg {
     char *conninfo;
     char *app;
     ferry_pg_retry_t retry;
+    uint64_t generation;           /* bumped by every successful (re)connect */
+    struct pg_prepared *prepared;  /* statements prepared by name (lib/pg_prepared.c) */
 };
 
 /* One wait for the server, from the moment a command was sent to its last result. */
@@ -40,5 +42,14 @@ int pg_flush(ferry_pg_t *pg, pg_watch_t *w, ferry_err_t *err);
 
 /* Waits until a result is ready (PQisBusy false). Same returns as pg_wait. */
 int pg_wait_result(ferry_pg_t *pg, pg_watch_t *w, ferry_err_t *err);
+
+/* Collects every result of the command sent on pg: the first error (classified into *err),
+ * else the last result, which is returned (the caller PQclear()s it). NULL with *err when the
+ * command failed or the server was taken for gone. `want` is the status a good result has
+ * besides COMMAND_OK and TUPLES_OK (PGRES_COPY_IN for a COPY), or -1. */
+PGresult *pg_collect(ferry_pg_t *pg, pg_watch_t *w, int want, ferry_err_t *err);
+
+/* Frees what lib/pg_prepared.c keeps for pg (ferry_pg_close). */
+void pg_prepared_free(ferry_pg_t *pg);
 
 #endif

@@ -2,6 +2,7 @@
  * Byte-compatible with the generic Avro module; tests/unit/test_telemetry.c checks both
  * directions against it. */
 #include "ferry/telemetry.h"
+#include "avro_internal.h"
 #include "ferry/avro.h"
 
 #include <pthread.h>
@@ -120,42 +121,7 @@ static int get_long(rd_t *r, int64_t *out)
 
 int ferry_utf8_valid(const char *str, size_t len)
 {
-    const unsigned char *s = (const unsigned char *)str, *e = s + len;
-    while (s < e) {
-        unsigned char c = *s;
-        if (c == 0)
-            return 0;
-        if (c < 0x80) {
-            s++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp;
-        if ((c & 0xe0) == 0xc0) {
-            n = 2;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 3;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if ((size_t)(e - s) < n)
-            return 0;
-        for (size_t i = 1; i < n; i++) {
-            if ((s[i] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        s += n;
-    }
-    return 1;
+    return !memchr(str, 0, len) && ferry_avro_utf8_valid(str, len);
 }
 
 static int get_str(rd_t *r, ferry_str_t *out)

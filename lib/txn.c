@@ -167,6 +167,11 @@ ferry_status ferry_txn_commit(ferry_txn_t *t, rd_kafka_t *consumer_rk,
     }
 }
 
+rd_kafka_topic_partition_list_t *ferry_txn_offsets_new(size_t n)
+{
+    return rd_kafka_topic_partition_list_new(n > 0 && n < INT32_MAX ? (int)n : 1);
+}
+
 void ferry_txn_offsets_add(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t partition,
                            int64_t next_offset)
 {

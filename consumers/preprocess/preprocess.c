@@ -97,7 +97,7 @@ static ferry_status encode_feature(pp_t *pp, const watch_row_t *r, const rd_kafk
                                    ferry_err_t *err)
 {
     avro_value_t *v = &pp->feature;
-    avro_value_reset(v);
+    ferry_avro_clear(v);
     /* checked setters: a WatchLogFeature schema without one of these fields is an error
      * naming it (FERRY_FATAL), never a write through an unset value */
     avro_value_t tpo;
@@ -226,7 +226,7 @@ static ferry_status process_batch(pp_t *pp, ferry_err_t *err)
         ferry_txn_abort(pp->txn, NULL);
         return st;
     }
-    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new((int)pp->n);
+    rd_kafka_topic_partition_list_t *offsets = ferry_txn_offsets_new(pp->n);
     for (size_t i = 0; i < pp->n && st == FERRY_OK; i++) {
         const rd_kafka_message_t *m = pp->batch[i];
         ferry_txn_offsets_add(offsets, rd_kafka_topic_name(m->rkt), m->partition, m->offset + 1);
@@ -311,7 +311,7 @@ static void on_rebalance(ferry_consumer_t *c, int revoke,
     pp_t *pp = opaque;
     if (!revoke || pp->n == 0)
         return;
-    int lost = rd_kafka_assignment_lost(ferry_consumer_rk(c));
+    int lost = ferry_consumer_assignment_lost(c);
     if (!lost && !pp->fatal) {
         ferry_err_t err;
         ferry_status st = flush(pp, &err);
@@ -353,204 +353,200 @@ static void report(const pp_t *pp, const char *tag, int64_t t0)
                (unsigned long long)ts.aborted, secs > 0 ? (double)pp->st.records / secs : 0.0);
 }
 
-/* Fails fast when an output topic is missing: producing to it would only time out. */
-static ferry_status require_topic(rd_kafka_t *rk, const char *topic, ferry_err_t *err)
+/* Everything the worker needs before its first poll: schemas, the decoder, the output
+ * schema registered, PostgreSQL and the tables, the transactional producer (and its topics),
+ * then the consumer. Returns -1 to go on, else the exit status (the reason logged). */
+static int pp_open(pp_t *pp, ferry_cmd_t *cmd, char *txn_id, size_t txn_idsz)
 {
-    ferry_err_t e;
-    if (ferry_kafka_partition_count(rk, topic, 10000, &e) >= 0)
-        return FERRY_OK;
-    return ferry_err_set(err, e.status == FERRY_RETRY ? FERRY_RETRY : FERRY_FATAL,
-                         "%s (create it first, e.g. with `ferry setup --topic %s`)", e.msg, topic);
-}
-
-int cmd_preprocess(int argc, char **argv)
-{
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "--pg CONNINFO [options]",
-        "Consumes MovieCrawled records (a consumer-group worker: start more in the same group to "
-        "scale out), validates them (bad ones go to TOPIC.dlq with the reason), upserts the "
-        "movies table (the latest fetch wins), derives the synthetic watch log "
-        "deterministically (docs/movies.md) into the watch-log table, and publishes "
-        "WatchLogFeature events in Kafka transactions together with the consumed offsets, so a "
-        "read_committed reader sees each event exactly once per processed record.",
-        preprocess_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
-        return rc;
-    }
+    ferry_opts_t *o = cmd->o;
     ferry_err_t err;
     ferry_err_clear(&err);
-    pp_t pp;
-    memset(&pp, 0, sizeof pp);
-    rc = FERRY_EXIT_OK;
     const char *group = ferry_opts_str(o, "group");
     const char *topic = ferry_opts_str(o, "topic");
-    pp.features_topic = ferry_opts_str(o, "features-topic");
-    int64_t batch_size = ferry_opts_int(o, "batch-size");
-    if (batch_size < 1 || batch_size > 100000) {
-        fprintf(stderr, "%s: --batch-size must be within 1..100000\n", argv[0]);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
-    }
-    pp.movie_schema = ferry_schema_get("MovieCrawled");
-    pp.feature_schema = ferry_schema_get("WatchLogFeature");
-    if (!pp.movie_schema || !pp.feature_schema ||
-        ferry_schema_new_value(pp.feature_schema, &pp.feature) != 0) {
+    pp->features_topic = ferry_opts_str(o, "features-topic");
+    pp->movie_schema = ferry_schema_get("MovieCrawled");
+    pp->feature_schema = ferry_schema_get("WatchLogFeature");
+    if (!pp->movie_schema || !pp->feature_schema ||
+        ferry_schema_new_value(pp->feature_schema, &pp->feature) != 0) {
         ferry_error("the embedded MovieCrawled / WatchLogFeature schemas are missing");
-        ferry_opts_destroy(o);
         return FERRY_EXIT_FAILED;
     }
-    if (!(pp.dec = ferry_decoder_from_opts(o, pp.movie_schema, &err))) {
-        ferry_error("%s", err.msg);
-        rc = ferry_exit_for(err.status);
-        goto out;
-    }
-    ferry_status ws =
-        ferry_wire_setup_wait(o, pp.feature_schema, pp.features_topic, &pp.wire, &err);
-    if (ws != FERRY_OK) {
-        ferry_error("%s", err.msg);
-        rc = ferry_exit_for(ws);
-        goto out;
-    }
-    char txn_id[512];
+    if (!(pp->dec = ferry_decoder_from_opts(o, pp->movie_schema, &err)) ||
+        ferry_wire_setup_wait(o, pp->feature_schema, pp->features_topic, &pp->wire, &err) != 0)
+        return ferry_cmd_fail(&err);
     if (ferry_opts_str(o, "transactional-id")) {
-        snprintf(txn_id, sizeof txn_id, "%s", ferry_opts_str(o, "transactional-id"));
+        snprintf(txn_id, txn_idsz, "%s", ferry_opts_str(o, "transactional-id"));
     } else {
         char host[256] = "localhost";
         gethostname(host, sizeof host - 1);
-        snprintf(txn_id, sizeof txn_id, "ferry-preprocess.%s.%s.%s", group, host,
+        snprintf(txn_id, txn_idsz, "ferry-preprocess.%s.%s.%s", group, host,
                  ferry_opts_str(o, "instance"));
     }
 
     /* PostgreSQL first: the tables must exist before the first batch. */
-    pp.pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry preprocess", NULL, &err);
-    if (!pp.pg) {
-        ferry_error("%s", err.msg);
-        rc = err.status == FERRY_FATAL ? FERRY_EXIT_FAILED : ferry_exit_for(err.status);
-        goto out;
-    }
-    pp.store = movie_store_new(pp.pg, ferry_opts_str(o, "movies-table"),
-                               ferry_opts_str(o, "watch-log-table"), &err);
-    if (!pp.store || movie_store_ensure(pp.store, &err) != FERRY_OK) {
-        ferry_error("%s", err.msg);
-        rc = ferry_exit_for(err.status);
-        goto out;
-    }
+    int rc = ferry_cmd_connect(cmd, "ferry preprocess", NULL);
+    if (rc >= 0)
+        return rc;
+    pp->pg = cmd->pg;
+    pp->store = movie_store_new(pp->pg, ferry_opts_str(o, "movies-table"),
+                                ferry_opts_str(o, "watch-log-table"), &err);
+    if (!pp->store || movie_store_ensure(pp->store, &err) != FERRY_OK)
+        return ferry_cmd_fail(&err);
     /* The transactional producer before the consumer: init_transactions aborts what a
      * predecessor with the same id left open, so the group's offsets are stable when the
-     * consumer fetches them. */
-    pp.txn = ferry_txn_new(o, txn_id, NULL, &err);
+     * consumer fetches them. Fails fast when an output topic is missing: producing to it
+     * would only time out. */
+    pp->txn = ferry_txn_new(o, txn_id, NULL, &err);
     char dlq[512];
     ferry_dlq_topic(topic, dlq, sizeof dlq);
-    if (!pp.txn ||
-        require_topic(ferry_producer_rk(ferry_txn_producer(pp.txn)), pp.features_topic, &err) ||
-        require_topic(ferry_producer_rk(ferry_txn_producer(pp.txn)), dlq, &err)) {
-        ferry_error("%s", err.msg);
-        rc = ferry_exit_for(err.status);
-        goto out;
-    }
+    if (!pp->txn ||
+        ferry_kafka_require_topic(ferry_producer_rk(ferry_txn_producer(pp->txn)),
+                                  pp->features_topic, &err) ||
+        ferry_kafka_require_topic(ferry_producer_rk(ferry_txn_producer(pp->txn)), dlq, &err))
+        return ferry_cmd_fail(&err);
     ferry_consumer_conf_t cc = {0};
     cc.read_committed = 1;
     cc.rebalance_cb = on_rebalance;
-    cc.rebalance_opaque = &pp;
+    cc.rebalance_opaque = pp;
     const char *topics[] = {topic};
-    pp.c = ferry_consumer_new(o, group, topics, 1, &cc, &err);
-    if (!pp.c) {
-        ferry_error("%s", err.msg);
-        rc = ferry_exit_for(err.status);
-        goto out;
-    }
-    pp.cap = (size_t)batch_size;
-    pp.alloc = pp.cap;
-    pp.batch = calloc(pp.alloc, sizeof *pp.batch);
-    if (!pp.batch)
+    if (!(pp->c = ferry_consumer_new(o, group, topics, 1, &cc, &err)))
+        return ferry_cmd_fail(&err);
+    pp->alloc = pp->cap;
+    pp->batch = calloc(pp->alloc, sizeof *pp->batch);
+    if (!pp->batch)
         abort();
     ferry_info("consuming %s in group %s -> %s (transactional id %s)", topic, group,
-               pp.features_topic, txn_id);
+               pp->features_topic, txn_id);
+    return -1;
+}
 
+/* Holds a polled record in the batch (which grows while a batch that could not be processed
+ * is held). */
+static void batch_hold(pp_t *pp, rd_kafka_message_t *m)
+{
+    if (pp->n == pp->alloc) {
+        pp->alloc *= 2;
+        rd_kafka_message_t **nb = realloc(pp->batch, pp->alloc * sizeof *nb);
+        if (!nb)
+            abort();
+        pp->batch = nb;
+    }
+    pp->batch[pp->n++] = m;
+}
+
+/* The worker's loop: batches by size and time, until a stop, a fatal error or, with
+ * --until-idle, an idle period. The idle rule is the worker's own partitions being at their
+ * end (not ferry_until_idle's group lag: the input may be transactional, and a transaction's
+ * commit marker keeps a partition's end one past its last record). */
+static void pp_run(pp_t *pp, const ferry_opts_t *o)
+{
+    ferry_err_t err;
     int64_t idle_ms =
         ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle") : -1;
     int64_t batch_ms = ferry_opts_duration_ms(o, "batch-time");
     int64_t t0 = ferry_mono_ms(), idle_since = -1, batch_start = -1, next_report = t0 + 10000;
-    while (ferry_running() && !pp.fatal) {
-        int full = pp.n >= pp.cap;
-        int due = pp.n > 0 && ferry_mono_ms() - batch_start >= batch_ms;
+    while (ferry_running() && !pp->fatal) {
+        int full = pp->n >= pp->cap;
+        int due = pp->n > 0 && ferry_mono_ms() - batch_start >= batch_ms;
         if (full || due) {
-            ferry_status st = flush(&pp, &err);
-            if (st == FERRY_FATAL) {
-                pp.fatal = 1;
-                pp.fatal_err = err;
+            if (flush(pp, &err) == FERRY_FATAL) {
+                pp->fatal = 1;
+                pp->fatal_err = err;
                 break;
             }
-            batch_start = pp.n ? ferry_mono_ms() : -1;
+            batch_start = pp->n ? ferry_mono_ms() : -1;
         }
         /* A batch that could not be processed is held while polling goes on (a rebalance
          * may be what it waits for); records polled meanwhile join it. */
-        int wait = pp.n >= pp.cap ? 100 : pp.n ? 20 : 200;
+        int wait = pp->n >= pp->cap ? 100 : pp->n ? 20 : 200;
         ferry_err_t perr;
         ferry_err_clear(&perr);
-        rd_kafka_message_t *m = ferry_consumer_poll(pp.c, wait, &perr);
-        if (!m) {
-            if (perr.status == FERRY_FATAL) {
-                pp.fatal = 1;
-                pp.fatal_err = perr;
+        rd_kafka_message_t *m = ferry_consumer_poll(pp->c, wait, &perr);
+        if (!m && perr.status == FERRY_FATAL) {
+            pp->fatal = 1;
+            pp->fatal_err = perr;
+            break;
+        }
+        if (!m && idle_ms >= 0 && pp->n == 0 && ferry_consumer_caught_up(pp->c)) {
+            if (idle_since < 0)
+                idle_since = ferry_mono_ms();
+            else if (ferry_mono_ms() - idle_since >= idle_ms)
                 break;
-            }
-            if (idle_ms >= 0 && pp.n == 0 && ferry_consumer_caught_up(pp.c)) {
-                if (idle_since < 0)
-                    idle_since = ferry_mono_ms();
-                else if (ferry_mono_ms() - idle_since >= idle_ms)
-                    break;
-            } else {
-                idle_since = -1;
-            }
         } else {
             idle_since = -1;
-            if (pp.n == 0)
+        }
+        if (m) {
+            if (pp->n == 0)
                 batch_start = ferry_mono_ms();
-            if (pp.n == pp.alloc) {
-                pp.alloc *= 2;
-                rd_kafka_message_t **nb = realloc(pp.batch, pp.alloc * sizeof *nb);
-                if (!nb)
-                    abort();
-                pp.batch = nb;
-            }
-            pp.batch[pp.n++] = m;
+            batch_hold(pp, m);
         }
         if (ferry_mono_ms() >= next_report) {
-            report(&pp, "progress", t0);
+            report(pp, "progress", t0);
             next_report = ferry_mono_ms() + 10000;
         }
     }
     /* Finish the batch in hand before leaving the group. */
-    if (!pp.fatal && pp.n > 0 && flush(&pp, &err) != FERRY_OK) {
+    if (!pp->fatal && pp->n > 0 && flush(pp, &err) != FERRY_OK) {
         ferry_warn("stopping with %zu unprocessed record(s): they will be processed again: %s",
-                   pp.n, err.msg);
+                   pp->n, err.msg);
     }
-    batch_clear(&pp);
-    report(&pp, "done", t0);
-    if (pp.fatal) {
-        ferry_error("%s", pp.fatal_err.msg);
-        rc = FERRY_EXIT_FAILED;
-    }
-out:
-    if (pp.c) {
+    batch_clear(pp);
+    report(pp, "done", t0);
+}
+
+static void pp_close(pp_t *pp)
+{
+    if (pp->c) {
         ferry_err_t cerr;
-        ferry_consumer_close(pp.c, &cerr);
-        batch_clear(&pp);
+        ferry_consumer_close(pp->c, &cerr);
+        batch_clear(pp);
     }
-    free(pp.batch);
-    ferry_txn_destroy(pp.txn);
-    movie_store_destroy(pp.store);
-    ferry_pg_close(pp.pg);
-    avro_value_decref(&pp.feature);
-    ferry_decoder_free(pp.dec);
-    ferry_buf_free(&pp.out);
+    free(pp->batch);
+    ferry_txn_destroy(pp->txn);
+    movie_store_destroy(pp->store);
+    if (pp->feature.self)
+        avro_value_decref(&pp->feature);
+    ferry_decoder_free(pp->dec);
+    ferry_buf_free(&pp->out);
+}
+
+int cmd_preprocess(int argc, char **argv)
+{
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(
+            argv[0], "--pg CONNINFO [options]",
+            "Consumes MovieCrawled records (a consumer-group worker: start more in the same group "
+            "to scale out), validates them (bad ones go to TOPIC.dlq with the reason), upserts "
+            "the movies table (the latest fetch wins), derives the synthetic watch log "
+            "deterministically (docs/movies.md) into the watch-log table, and publishes "
+            "WatchLogFeature events in Kafka transactions together with the consumed offsets, so "
+            "a read_committed reader sees each event exactly once per processed record.",
+            preprocess_opts),
+        argc, argv);
+    if (rc >= 0)
+        return rc;
+    int64_t batch_size = ferry_opts_int(cmd.o, "batch-size");
+    if (batch_size < 1 || batch_size > 100000)
+        return ferry_cmd_end(&cmd, ferry_cmd_usage(&cmd, "--batch-size must be within 1..100000"));
+    pp_t pp;
+    memset(&pp, 0, sizeof pp);
+    pp.cap = (size_t)batch_size;
+    char txn_id[512];
+    rc = pp_open(&pp, &cmd, txn_id, sizeof txn_id);
+    if (rc < 0) {
+        rc = FERRY_EXIT_OK;
+        pp_run(&pp, cmd.o);
+        if (pp.fatal) {
+            ferry_error("%s", pp.fatal_err.msg);
+            rc = FERRY_EXIT_FAILED;
+        }
+    }
+    pp_close(&pp);
     /* A bounded run (--until-idle) cut short by a signal says so; an unbounded worker
      * stopped by a signal has done its job. */
-    if (rc == FERRY_EXIT_OK && ferry_stop_signal() && ferry_opts_is_set(o, "until-idle"))
+    if (rc == FERRY_EXIT_OK && ferry_stop_signal() && ferry_opts_is_set(cmd.o, "until-idle"))
         rc = 128 + ferry_stop_signal();
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }

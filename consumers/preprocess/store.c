@@ -13,37 +13,24 @@ struct movie_store {
     char *watch;        /* quoted, possibly qualified */
     char *schemas[2];   /* quoted schema names to create, or NULL */
     char *put_sql;      /* the per-movie statement */
-    PGconn *prepared;   /* the connection put_sql is prepared on (a reconnect drops it) */
-    int prepared_pid;   /* ...and its backend process */
     ferry_buf_t arr[5]; /* scratch for the array parameters, reused */
 };
 
-/* Appends a possibly qualified name ("t" or "s.t") quoted part by part; stores the quoted
- * schema in *schema (new string) when there is one. */
-static void append_qualified(ferry_buf_t *out, const char *name, char **schema)
-{
-    const char *dot = strchr(name, '.');
-    *schema = NULL;
-    if (dot && dot != name && dot[1]) {
-        char *sch = strndup(name, (size_t)(dot - name));
-        if (!sch)
-            abort();
-        *schema = ferry_pg_quote_ident(sch);
-        ferry_pg_append_ident(out, sch);
-        ferry_buf_append_byte(out, '.');
-        ferry_pg_append_ident(out, dot + 1);
-        free(sch);
-    } else {
-        ferry_pg_append_ident(out, name);
-    }
-}
-
+/* `name` (as ferry_pg_parse_qualified takes it: "t", "s.t", quoted parts exact) with every
+ * part quoted; its quoted schema in *schema (a new string) when there is one. NULL when `name`
+ * is not a valid SQL name. */
 static char *qualified(const char *name, char **schema)
 {
-    ferry_buf_t b = FERRY_BUF_INIT;
-    append_qualified(&b, name, schema);
-    ferry_buf_cstr(&b);
-    return (char *)b.data;
+    char *sch = NULL, *tab = NULL;
+    *schema = NULL;
+    if (ferry_pg_parse_qualified(name, &sch, &tab, NULL) != FERRY_OK)
+        return NULL;
+    char *quoted = ferry_pg_quote_qualified(name);
+    if (sch)
+        *schema = ferry_pg_quote_ident(sch);
+    free(sch);
+    free(tab);
+    return quoted;
 }
 
 movie_store_t *movie_store_new(ferry_pg_t *pg, const char *movies_table, const char *watch_table,
@@ -59,6 +46,14 @@ movie_store_t *movie_store_new(ferry_pg_t *pg, const char *movies_table, const c
     s->pg = pg;
     s->movies = qualified(movies_table, &s->schemas[0]);
     s->watch = qualified(watch_table, &s->schemas[1]);
+    if (!s->movies || !s->watch) {
+        ferry_err_set(err, FERRY_USAGE,
+                      "--movies-table %s / --watch-log-table %s: not a table "
+                      "name (table or schema.table, as psql takes it)",
+                      movies_table, watch_table);
+        movie_store_destroy(s);
+        return NULL;
+    }
     ferry_buf_t q = FERRY_BUF_INIT;
     /* One round trip per movie. The upsert wins when the stored row is not newer; only then
      * do the watch-log CTEs see a row in `up` and replace the movie's rows (delete the users
@@ -204,40 +199,10 @@ ferry_status movie_store_rollback_to(movie_store_t *s, ferry_err_t *err)
     return ferry_pg_exec(s->pg, "ROLLBACK TO SAVEPOINT ferry_record", err);
 }
 
-/* Runs the per-movie statement, prepared once per connection (session): parsing and
- * planning the four-part statement costs about as much as running it. A new connection
- * (after a reconnect: another backend process) gets it prepared again. */
-static PGresult *put_exec(movie_store_t *s, const char *const *params, ferry_err_t *err)
+/* One element (the text of a number, n bytes) onto an array parameter. */
+static void array_add(ferry_buf_t *b, const char *v, int n)
 {
-    if (!ferry_pg_ok(s->pg)) {
-        ferry_err_set(err, FERRY_RETRY, "PostgreSQL connection lost");
-        return NULL;
-    }
-    PGconn *conn = ferry_pg_conn(s->pg);
-    if (s->prepared != conn || s->prepared_pid != PQbackendPID(conn)) {
-        PGresult *pr = PQprepare(conn, "ferry_movie_put", s->put_sql, 30, NULL);
-        ferry_status st = PQresultStatus(pr) == PGRES_COMMAND_OK
-                              ? FERRY_OK
-                              : ferry_pg_classify(s->pg, pr, "prepare", err);
-        PQclear(pr);
-        if (st != FERRY_OK)
-            return NULL;
-        s->prepared = conn;
-        s->prepared_pid = PQbackendPID(conn);
-    }
-    PGresult *res = PQexecPrepared(conn, "ferry_movie_put", 30, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ferry_pg_classify(s->pg, res, "SQL", err);
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
-/* A double as text that PostgreSQL reads back to the same value. */
-static void append_double(ferry_buf_t *b, double v)
-{
-    ferry_buf_appendf(b, "%.17g", v);
+    ferry_pg_array_add(b, v, (size_t)n);
 }
 
 ferry_status movie_store_put(movie_store_t *s, const movie_t *m, const watch_row_t *rows,
@@ -256,24 +221,19 @@ ferry_status movie_store_put(movie_store_t *s, const movie_t *m, const watch_row
     snprintf(ver, sizeof ver, "%d", MOVIE_DERIVATION_VERSION);
 
     /* genre_ids, then the four watch-log arrays */
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 5; i++)
         ferry_buf_reset(&s->arr[i]);
-        ferry_buf_append_byte(&s->arr[i], '{');
-    }
     ferry_buf_t *g = &s->arr[0], *users = &s->arr[1], *secs = &s->arr[2], *ratings = &s->arr[3],
                 *times = &s->arr[4];
+    char v[40];
     for (size_t i = 0; i < m->ngenres; i++)
-        ferry_buf_appendf(g, "%s%lld", i ? "," : "", (long long)m->genre_ids[i]);
+        array_add(g, v, snprintf(v, sizeof v, "%lld", (long long)m->genre_ids[i]));
     for (size_t i = 0; i < nrows; i++) {
-        const char *sep = i ? "," : "";
-        ferry_buf_appendf(users, "%s%lld", sep, (long long)rows[i].user_id);
-        ferry_buf_appendf(secs, "%s%d", sep, (int)rows[i].watch_seconds);
-        ferry_buf_append_str(ratings, sep);
-        append_double(ratings, rows[i].rating);
-        ferry_buf_appendf(times, "%s%lld", sep, (long long)rows[i].event_time_us);
+        array_add(users, v, snprintf(v, sizeof v, "%lld", (long long)rows[i].user_id));
+        array_add(secs, v, snprintf(v, sizeof v, "%d", (int)rows[i].watch_seconds));
+        array_add(ratings, v, snprintf(v, sizeof v, "%.17g", rows[i].rating));
+        array_add(times, v, snprintf(v, sizeof v, "%lld", (long long)rows[i].event_time_us));
     }
-    for (int i = 0; i < 5; i++)
-        ferry_buf_append_byte(&s->arr[i], '}');
 
     const char *params[30] = {
         id,
@@ -287,7 +247,7 @@ ferry_status movie_store_put(movie_store_t *s, const movie_t *m, const watch_row
         vc,
         m->adult ? "t" : "f",
         m->video ? "t" : "f",
-        ferry_buf_cstr(g),
+        ferry_pg_array_close(g),
         m->poster_path.s,
         m->backdrop_path.s,
         m->raw_json.s,
@@ -302,12 +262,14 @@ ferry_status movie_store_put(movie_store_t *s, const movie_t *m, const watch_row
         part,
         off,
         ver,
-        ferry_buf_cstr(users),
-        ferry_buf_cstr(secs),
-        ferry_buf_cstr(ratings),
-        ferry_buf_cstr(times),
+        ferry_pg_array_close(users),
+        ferry_pg_array_close(secs),
+        ferry_pg_array_close(ratings),
+        ferry_pg_array_close(times),
     };
-    PGresult *res = put_exec(s, params, err);
+    /* prepared once per connection: parsing and planning the four-part statement costs
+     * about as much as running it */
+    PGresult *res = ferry_pg_query_prepared(s->pg, "ferry_movie_put", s->put_sql, 30, params, err);
     if (!res)
         return err ? err->status : FERRY_FATAL;
     *won = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") != 0;

@@ -201,6 +201,10 @@ int ferry_avro_from_json(const ferry_schema_t *schema, const json_t *in, avro_va
 int ferry_avro_from_json_into(const ferry_schema_t *schema, const json_t *in, avro_value_t *value,
                               ferry_err_t *err);
 
+/* What a JSON value is, for messages: "an object", "an array", "a string", "an integer",
+ * "a number", "a boolean" or "null". */
+const char *ferry_avro_json_kind(const json_t *j);
+
 /* Converts a value to natural JSON. Returns a new reference the caller releases with
  * json_decref(), or NULL if the value can't be represented (a union without a selected
  * branch, a string that isn't UTF-8) or memory ran out. */
@@ -243,6 +247,8 @@ int ferry_avro_field(const avro_value_t *record, const char *name, avro_value_t 
  * union field (present = 0) or its other branch, stored in *out to be set; append adds an item
  * to an array field and stores it in *item. */
 int ferry_avro_set_long(avro_value_t *rec, const char *name, int64_t v, ferry_err_t *err);
+/* Empties a value the caller owns (arrays and maps lose their items), to be set again. */
+void ferry_avro_clear(avro_value_t *v);
 int ferry_avro_set_int(avro_value_t *rec, const char *name, int32_t v, ferry_err_t *err);
 int ferry_avro_set_double(avro_value_t *rec, const char *name, double v, ferry_err_t *err);
 int ferry_avro_set_string(avro_value_t *rec, const char *name, const char *s, ferry_err_t *err);

@@ -52,7 +52,8 @@ typedef struct ferry_decoder ferry_decoder_t;
 
 /* A decoder into `reader` (NULL: every record as its writer's schema, for `ferry tail`),
  * fetching registry schemas through `registry` (may be NULL; borrowed, must outlive the
- * decoder). At most `max_schemas` writer schemas are cached (0: 256). */
+ * decoder). At most `max_schemas` writer schemas are cached (0: 256). The caller frees it with
+ * ferry_decoder_free. */
 ferry_decoder_t *ferry_decoder_new(const ferry_schema_t *reader, ferry_registry_t *registry,
                                    size_t max_schemas);
 /* The option of every command that decodes records: other writers' schemas. */
@@ -68,7 +69,7 @@ ferry_decoder_t *ferry_decoder_new(const ferry_schema_t *reader, ferry_registry_
  * FERRY_OPT_SCHEMA_REGISTRY options (none when --schema-registry is not set), freed with the
  * decoder, after loading the --schemas DIR files (FERRY_OPT_SCHEMAS_DIR, required in the
  * command's options). NULL with the error (FERRY_USAGE) for a bad registry URL or a schema
- * file that cannot be read or parsed. */
+ * file that cannot be read or parsed. The caller frees it with ferry_decoder_free. */
 ferry_decoder_t *ferry_decoder_from_opts(const ferry_opts_t *o, const ferry_schema_t *reader,
                                          ferry_err_t *err);
 void ferry_decoder_free(ferry_decoder_t *d);

@@ -55,7 +55,8 @@ typedef struct ferry_producer_conf {
 } ferry_producer_conf_t;
 
 /* Creates an idempotent producer (acks=all, compression lz4, linger 5 ms) from the
- * options. `pc` may be NULL. Returns NULL with *err on failure. */
+ * options. `pc` may be NULL. Returns NULL with *err on failure. The caller frees it with
+ * ferry_producer_destroy. */
 ferry_producer_t *ferry_producer_new(const ferry_opts_t *o, const ferry_producer_conf_t *pc,
                                      ferry_err_t *err);
 
@@ -99,8 +100,9 @@ typedef struct ferry_consumer_conf {
     void *rebalance_opaque;
 } ferry_consumer_conf_t;
 
-/* Creates a consumer in `group` subscribed to `topics` (ntopics entries). `cc` may be
- * NULL. Returns NULL with *err on failure. */
+/* Creates a consumer in `group` subscribed to `topics` (ntopics entries; copied). `cc` may be
+ * NULL. Returns NULL with *err on failure. The caller frees it with ferry_consumer_close, which
+ * also leaves the group. */
 ferry_consumer_t *ferry_consumer_new(const ferry_opts_t *o, const char *group,
                                      const char *const *topics, size_t ntopics,
                                      const ferry_consumer_conf_t *cc, ferry_err_t *err);
@@ -125,6 +127,9 @@ ferry_status ferry_consumer_commit(ferry_consumer_t *c, ferry_err_t *err);
  * (no message since the last EOF). A consumer with no assignment is caught up too once
  * it has been in the group for a rebalance. */
 int ferry_consumer_caught_up(ferry_consumer_t *c);
+/* True inside a revoke hook when the partitions were lost (the group moved on without this
+ * member: its session timed out) rather than handed over: nothing can be committed for them. */
+int ferry_consumer_assignment_lost(ferry_consumer_t *c);
 
 /* The current assignment (a copy the caller destroys) or NULL. */
 rd_kafka_topic_partition_list_t *ferry_consumer_assignment(ferry_consumer_t *c);

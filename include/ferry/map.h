@@ -10,6 +10,7 @@
 
 typedef struct ferry_map ferry_map_t;
 
+/* A new, empty map; the caller frees it with ferry_map_destroy. */
 ferry_map_t *ferry_map_new(void);
 /* Frees the map and its key copies (not the values). NULL is a no-op. */
 void ferry_map_destroy(ferry_map_t *m);

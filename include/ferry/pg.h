@@ -1,7 +1,8 @@
 /* pg.h - the core's PostgreSQL helpers over libpq.
  *
  * - connect with retry and capped exponential backoff with jitter;
- * - exec helpers in pairs: ferry_pg_exec() returns a classified error, the caller decides;
+ * - statements with text or typed parameters (never values in the SQL text), and prepared
+ *   ones; every failure comes back classified, the caller decides;
  * - errors classified by SQLSTATE: class 08 (connection), 57P0x (shutdown), 53 (resources),
  *   40001/40P01 (serialization, deadlock) -> FERRY_RETRY; classes 22 and 23 (data) ->
  *   FERRY_POISON; anything else -> FERRY_FATAL;
@@ -35,7 +36,8 @@ typedef struct ferry_pg_retry {
 /* Connects, retrying transient failures (server not up, too many connections) with capped
  * backoff and jitter. `retry` may be NULL for the defaults (give up after 60 s). Sets
  * application_name to `app` when not NULL. Returns NULL with *err when it gives up, on an
- * authentication or configuration error (FERRY_FATAL) or on a stop request. */
+ * authentication or configuration error (FERRY_FATAL) or on a stop request. The caller owns
+ * the connection and frees it with ferry_pg_close. */
 ferry_pg_t *ferry_pg_connect(const char *conninfo, const char *app, const ferry_pg_retry_t *retry,
                              ferry_err_t *err);
 
@@ -74,6 +76,13 @@ PGresult *ferry_pg_query(ferry_pg_t *pg, const char *sql, int nparams, const cha
 PGresult *ferry_pg_query_binary(ferry_pg_t *pg, const char *sql, int nparams, const Oid *types,
                                 const char *const *values, const int *lengths, const int *formats,
                                 ferry_err_t *err);
+
+/* Runs `sql` (text parameters) as the prepared statement `name`: prepared on its first use on
+ * each connection (after a reconnect, again), then executed; for statements whose parsing and
+ * planning cost about as much as running them. A name always goes with the same sql. Returns
+ * as ferry_pg_query. What is kept per name is freed by ferry_pg_close. */
+PGresult *ferry_pg_query_prepared(ferry_pg_t *pg, const char *name, const char *sql, int nparams,
+                                  const char *const *params, ferry_err_t *err);
 
 /* Convenience: runs a query returning one value, copies it into out (NUL-terminated,
  * "" for NULL or no row). */
@@ -120,7 +129,7 @@ void ferry_pg_scrub(const char *conninfo, const char *msg, char *out, size_t out
 typedef struct ferry_copy ferry_copy_t;
 
 /* Starts `COPY ... FROM STDIN (FORMAT binary)` (the full statement is given). Returns a
- * writer or NULL with a classified *err. */
+ * writer or NULL with a classified *err; ferry_copy_end or ferry_copy_abort frees it. */
 ferry_copy_t *ferry_copy_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t *err);
 
 /* Starts a row with `nfields` fields; then one appender call per field, in column order. */

@@ -63,10 +63,11 @@ typedef struct ferry_registry_conf {
     const char *ca_file;  /* PEM CA bundle for an https registry; NULL: the system's */
 } ferry_registry_conf_t;
 
-/* Creates a client (nothing is sent yet). NULL with FERRY_USAGE when the URL is not http(s). */
+/* Creates a client (nothing is sent yet; the conf's strings are copied). NULL with FERRY_USAGE
+ * when the URL is not http(s). The caller frees it with ferry_registry_free. */
 ferry_registry_t *ferry_registry_new(const ferry_registry_conf_t *conf, ferry_err_t *err);
 /* From the FERRY_OPT_SCHEMA_REGISTRY options: NULL without an error (err status FERRY_OK)
- * when --schema-registry is not set. */
+ * when --schema-registry is not set. The caller frees it with ferry_registry_free. */
 ferry_registry_t *ferry_registry_from_opts(const ferry_opts_t *o, ferry_err_t *err);
 void ferry_registry_free(ferry_registry_t *r);
 

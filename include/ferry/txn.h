@@ -71,6 +71,10 @@ typedef struct ferry_txn_stats {
 } ferry_txn_stats_t;
 ferry_txn_stats_t ferry_txn_stats(const ferry_txn_t *t);
 
+/* A new, empty offsets list with room for n entries, for ferry_txn_offsets_add and
+ * ferry_txn_commit; the caller frees it with rd_kafka_topic_partition_list_destroy. */
+rd_kafka_topic_partition_list_t *ferry_txn_offsets_new(size_t n);
+
 /* Adds (topic, partition, next_offset) to `l`, or raises the offset of an existing element
  * to next_offset when it is larger. For building the offsets of a batch. */
 void ferry_txn_offsets_add(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t partition,

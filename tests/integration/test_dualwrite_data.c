@@ -75,49 +75,56 @@ static void query_eq(ferry_pg_t *pg, const char *sql, const char *want)
         fail_msg("%s: got '%s', want '%s'", sql, v, want);
 }
 
-static void test_hostile_data(void **state)
+static char g_url[1024], g_dlq[160], g_cmd[2048];
+
+/* Channel names a legacy fleet has: quotes, SQL, case twins, Korean, Greek, and two 200-byte
+ * names that differ only in their last byte (column names are cut to 63 bytes). */
+static char long1[201], long2[201];
+static const char *names[] = {"it's \"quoted\"",
+                              "semi;colon",
+                              "with space",
+                              "Upper.Case",
+                              "upper.case",
+                              "\"; DROP TABLE telemetry_narrow; --",
+                              "선박 엔진 온도",
+                              "Ελληνικά",
+                              long1,
+                              long2};
+static const int nnames = (int)(sizeof names / sizeof *names);
+
+/* A database, the topic and its DLQ, and the producer of the test. */
+static void setup_stack(ferry_pg_t *admin, const char *db)
 {
     ferry_err_t err;
-    g_o = it_opts();
-    char db[64], url[1024];
-    it_unique(db, sizeof db, "it_dw_data");
-    for (char *p = db; *p; p++)
-        if (*p == '.')
-            *p = '_';
-    ferry_pg_t *admin = ferry_pg_connect(it_env("FERRY_PG_URL"), "it", NULL, &err);
-    assert_non_null(admin);
     char sql[256];
     snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", db);
     assert_int_equal(ferry_pg_exec(admin, sql, &err), FERRY_OK);
-    snprintf(url, sizeof url, "%s", it_env("FERRY_PG_URL"));
-    snprintf(strrchr(url, '/') + 1, sizeof url - (size_t)(strrchr(url, '/') + 1 - url), "%s", db);
-
+    snprintf(g_url, sizeof g_url, "%s", it_env("FERRY_PG_URL"));
+    snprintf(strrchr(g_url, '/') + 1, sizeof g_url - (size_t)(strrchr(g_url, '/') + 1 - g_url),
+             "%s", db);
     it_unique(g_topic, sizeof g_topic, "it.dw.data");
-    char dlq[160];
-    snprintf(dlq, sizeof dlq, "%s.dlq", g_topic);
-    ferry_topic_spec_t specs[] = {{g_topic, 3, -1, NULL}, {dlq, 1, -1, NULL}};
+    snprintf(g_dlq, sizeof g_dlq, "%s.dlq", g_topic);
+    ferry_topic_spec_t specs[] = {{g_topic, 3, -1, NULL}, {g_dlq, 1, -1, NULL}};
     assert_int_equal(ferry_kafka_create_topics(g_o, specs, 2, &err), FERRY_OK);
     g_p = ferry_producer_new(g_o, NULL, &err);
     assert_non_null(g_p);
+    snprintf(g_cmd, sizeof g_cmd,
+             "'%s' dualwrite --pg '%s' --topic '%s' --group '%s.g' --until-idle 3s --progress 0"
+             " --batch-rows 3000 --brokers '%s' 2>%s/dw-data.log",
+             it_env("FERRY_BIN"), g_url, g_topic, g_topic, it_env("FERRY_BROKERS"),
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+}
 
-    /* hostile channel names */
-    char long1[201], long2[201];
+/* The hostile names, a ship of 2,000 channels, poison between good readings, and type
+ * conflicts. */
+static void produce_hostile(void)
+{
+    ferry_err_t err;
     memset(long1, 'a', 199);
     memset(long2, 'a', 199);
     long1[199] = '1';
     long2[199] = '2';
     long1[200] = long2[200] = '\0';
-    const char *names[] = {"it's \"quoted\"",
-                           "semi;colon",
-                           "with space",
-                           "Upper.Case",
-                           "upper.case",
-                           "\"; DROP TABLE telemetry_narrow; --",
-                           "선박 엔진 온도",
-                           "Ελληνικά",
-                           long1,
-                           long2};
-    const int nnames = (int)(sizeof names / sizeof *names);
     int k = 0;
     for (int t = 0; t < 3; t++) {
         for (int i = 0; i < nnames; i++) {
@@ -192,18 +199,13 @@ static void test_hostile_data(void **state)
         good_filler(k++);
     assert_int_equal(ferry_producer_flush(g_p, 60000, &err), FERRY_OK);
     ferry_buf_free(&b);
+}
 
-    /* run the worker */
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "'%s' dualwrite --pg '%s' --topic '%s' --group '%s.g' --until-idle 3s --progress 0"
-             " --batch-rows 3000 --brokers '%s' 2>%s/dw-data.log",
-             it_env("FERRY_BIN"), url, g_topic, g_topic, it_env("FERRY_BROKERS"),
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    int rc = system(cmd);
-    assert_int_equal(rc, 0);
-
-    ferry_pg_t *pg = ferry_pg_connect(url, "it", NULL, &err);
+/* Narrow and wide as the worker left them. */
+static void check_store(void)
+{
+    ferry_err_t err;
+    ferry_pg_t *pg = ferry_pg_connect(g_url, "it", NULL, &err);
     assert_non_null(pg);
     char want[32];
     snprintf(want, sizeof want, "%d", g_good);
@@ -258,9 +260,13 @@ static void test_hostile_data(void **state)
              " FROM pg_temp.check_wide('telemetry_narrow', 'telemetry_wide')",
              want);
     ferry_pg_close(pg);
+}
 
-    /* the DLQ: 8 records with their reasons and source coordinates */
-    const char *topics[] = {dlq};
+/* The DLQ: 8 records with their reasons and source coordinates. */
+static void check_dlq(void)
+{
+    ferry_err_t err;
+    const char *topics[] = {g_dlq};
     ferry_consumer_t *c = ferry_consumer_new(g_o, g_topic, topics, 1, NULL, &err);
     assert_non_null(c);
     int undecodable = 0, range = 0, conflict = 0, total = 0;
@@ -291,7 +297,13 @@ static void test_hostile_data(void **state)
     assert_int_equal(range, 1);
     assert_int_equal(conflict, 3); /* string and boolean into double, 2^60+1 not exact */
     assert_int_equal(total, 8);
+}
 
+static void check_big_integers(void)
+{
+    ferry_err_t err;
+    char cmd[2048];
+    int rc;
     /* A bigint channel with integers beyond 2^53, then a fraction in a later batch: the column
      * stays bigint and its cells exact; the fraction is in narrow, dead-lettered, and verify
      * shows it; later big integers are in narrow and wide alike. */
@@ -303,19 +315,19 @@ static void test_hostile_data(void **state)
         send_reading(&r, 1);
     }
     assert_int_equal(ferry_producer_flush(g_p, 60000, &err), FERRY_OK);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(system(g_cmd), 0);
     ferry_reading_t fr = rd("S-big", "big", 1767225602000000LL);
     fr.v.d = 1.5;
     send_reading(&fr, 1);
     assert_int_equal(ferry_producer_flush(g_p, 60000, &err), FERRY_OK);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(system(g_cmd), 0);
     ferry_reading_t later = rd("S-big", "big", 1767225603000000LL);
     later.type = FERRY_VALUE_LONG;
     later.v.l = 9007199254740995LL;
     send_reading(&later, 1);
     assert_int_equal(ferry_producer_flush(g_p, 60000, &err), FERRY_OK);
-    assert_int_equal(system(cmd), 0);
-    pg = ferry_pg_connect(url, "it", NULL, &err);
+    assert_int_equal(system(g_cmd), 0);
+    ferry_pg_t *pg = ferry_pg_connect(g_url, "it", NULL, &err);
     assert_non_null(pg);
     query_eq(pg, "SELECT pg_type FROM ferry.channel_columns WHERE channel_id = 'big'", "bigint");
     char q[512], tbl[128], col[128];
@@ -340,7 +352,7 @@ static void test_hostile_data(void **state)
              "9007199254740993,9223372036854775807,1.5,9007199254740995");
     ferry_pg_close(pg);
     snprintf(cmd, sizeof cmd, "'%s' verify --pg '%s' --ship S-big >%s/verify-big.out 2>&1",
-             it_env("FERRY_BIN"), url, getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+             it_env("FERRY_BIN"), g_url, getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     rc = system(cmd);
     assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
     snprintf(
@@ -348,8 +360,27 @@ static void test_hostile_data(void **state)
         "grep -q 'only in narrow: ts 2026-01-01T00:00:02.000000Z channel big' %s/verify-big.out",
         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     assert_int_equal(system(cmd), 0);
+}
 
+static void test_hostile_data(void **state)
+{
+    ferry_err_t err;
+    g_o = it_opts();
+    char db[64];
+    it_unique(db, sizeof db, "it_dw_data");
+    for (char *p = db; *p; p++)
+        if (*p == '.')
+            *p = '_';
+    ferry_pg_t *admin = ferry_pg_connect(it_env("FERRY_PG_URL"), "it", NULL, &err);
+    assert_non_null(admin);
+    setup_stack(admin, db);
+    produce_hostile();
+    assert_int_equal(system(g_cmd), 0);
+    check_store();
+    check_dlq();
+    check_big_integers();
     ferry_producer_destroy(g_p);
+    char sql[256];
     snprintf(sql, sizeof sql, "DROP DATABASE \"%s\" WITH (FORCE)", db);
     ferry_pg_exec(admin, sql, NULL);
     ferry_pg_close(admin);

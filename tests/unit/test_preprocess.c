@@ -1,5 +1,5 @@
 /* test_preprocess.c - unit tests of `ferry preprocess`'s domain rules
- * (consumers/preprocess/movie.c, compiled in here): reading a MovieCrawled, every
+ * (consumers/preprocess/movie.c, linked from ferry_preprocess): reading a MovieCrawled, every
  * validation rule with its dead-letter reason, release-date parsing, and the deterministic
  * watch-log derivation (same input -> same rows, bounds, monotonicity, golden values that
  * pin derivation version 1). */
@@ -13,8 +13,10 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <math.h>
 
-#include "../../consumers/preprocess/movie.c"
+#include "ferry/avro.h"
+#include "movie.h"
 
 /* The first item of tests/fixtures/tmdb/popular_page1.json as a MovieCrawled. */
 static const char *const spider_man =
