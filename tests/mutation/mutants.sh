@@ -17,10 +17,10 @@ mutant wide-cell-dropped consumers/dualwrite/writer.c \
 mutant dlq-reason-dropped lib/dlq.c \
     '/rd_kafka_header_add(hdrs, "ferry.error.reason"/d' \
     'it\.0201|it\.dlq' "dead letters lose their ferry.error.reason header"
-mutant crawl-rate-2x producers/crawl/crawl.c \
+mutant crawl-rate-2x producers/crawl/crawl_config.c \
     's/ferry_ratelimit_init(&c->rl, rate);/ferry_ratelimit_init(\&c->rl, rate * 2);/' \
     'it\.0101|it\.0102' "the crawl limiter lets twice --rate through"
-mutant crawl-rate-half producers/crawl/crawl.c \
+mutant crawl-rate-half producers/crawl/crawl_config.c \
     's/ferry_ratelimit_init(&c->rl, rate);/ferry_ratelimit_init(\&c->rl, rate \/ 2);/' \
     'it\.0101|it\.0102' "the crawl limiter lets only half of --rate through"
 mutant retrain-early consumers/retrain/policy.c \
