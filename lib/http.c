@@ -1,5 +1,6 @@
-/* http.c - the HTTP client over libcurl: blocking requests with retries, and the multi
- * engine that runs many transfers in one thread (see include/ferry/http.h). */
+/* http.c - the HTTP client over libcurl: blocking requests (with retries, or one after another
+ * on a client's kept-alive connections), and the multi engine that runs many transfers in one
+ * thread (see include/ferry/http.h). */
 #include "ferry/http.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
@@ -212,7 +213,7 @@ void ferry_http_url_target(const char *url, char *out, size_t outsz)
 
 typedef struct xfer {
     CURL *easy;
-    int own_easy; /* 0: the easy handle is a client's (ferry_http_client_t), kept after us */
+    int own_easy; /* 0: the easy handle belongs to a ferry_http_client_t and outlives us */
     struct curl_slist *hdrs;
     char *body; /* our copy of the request body */
     size_t max_body;
