@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "ferry/avro.h"
-#include "ferry/avro_value.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
 #include "trigger.h"
@@ -53,7 +52,7 @@ static ferry_status encode_trigger(retrain_worker_t *rt, const shot_t *s, ferry_
         st = (ferry_status)ferry_avro_encode(rt->retrain_schema, &v, msg, err);
     if (st == FERRY_OK)
         ferry_wire_frame(&rt->wire, msg, 0);
-    ferry_avro_value_free(&v);
+    avro_value_decref(&v);
     return st;
 }
 
