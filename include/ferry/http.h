@@ -50,8 +50,8 @@ typedef struct ferry_http_request {
     int cut_body;               /* 1: a body larger than max_body is cut to its first max_body
                                    bytes (too_large set) and the rest read and dropped, so the
                                    response still counts; 0: FERRY_HTTP_LIMIT */
-    int no_compression;         /* 1: no Accept-Encoding header (the body comes unencoded);
-                                   0: every encoding libcurl decodes is accepted */
+    int no_compression;         /* 1: no Accept-Encoding header, and a body is kept as it
+                                   arrives; 0: every encoding libcurl decodes is accepted */
 } ferry_http_request_t;
 
 typedef enum ferry_http_outcome {
