@@ -1,5 +1,6 @@
-/* http.c - the HTTP client over libcurl: blocking requests with retries, and the multi
- * engine that runs many transfers in one thread (see include/ferry/http.h). */
+/* http.c - the HTTP client over libcurl: blocking requests (with retries, or one after another
+ * on a client's kept-alive connections), and the multi engine that runs many transfers in one
+ * thread (see include/ferry/http.h). */
 #include "ferry/http.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
@@ -192,13 +193,31 @@ void ferry_http_redact_url(const char *url, char *out, size_t outsz)
     ferry_buf_free(&b);
 }
 
+void ferry_http_url_target(const char *url, char *out, size_t outsz)
+{
+    const char *scheme = strstr(url, "://");
+    const char *host = scheme ? scheme + 3 : url;
+    const char *path = host + strcspn(host, "/?#");
+    const char *at = NULL;
+    for (const char *p = host; p < path; p++)
+        if (*p == '@')
+            at = p;
+    if (at)
+        host = at + 1;
+    size_t pathlen = strcspn(path, "?#");
+    snprintf(out, outsz, "%.*s%.*s%.*s", scheme ? (int)(scheme + 3 - url) : 0, url,
+             (int)(path - host), host, (int)pathlen, path);
+}
+
 /* ---- one transfer ----------------------------------------------------------------------- */
 
 typedef struct xfer {
     CURL *easy;
+    int own_easy; /* 0: the easy handle belongs to a ferry_http_client_t and outlives us */
     struct curl_slist *hdrs;
     char *body; /* our copy of the request body */
     size_t max_body;
+    int cut_body;
     int too_large;
     int max_redirects;
     int64_t start_ms;
@@ -213,10 +232,14 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
     xfer_t *x = ud;
     size_t n = size * nmemb;
     if (x->resp.body.len + n > x->max_body) {
-        /* keep what fits and read no further: a huge body never sits in memory */
+        /* keep what fits: a huge body never sits in memory */
         ferry_buf_append(&x->resp.body, data, x->max_body - x->resp.body.len);
         x->too_large = 1;
-        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+        if (x->cut_body) {
+            x->resp.too_large = 1;
+            return n; /* the rest is read and dropped */
+        }
+        return 0; /* reads no further: aborts the transfer with CURLE_WRITE_ERROR */
     }
     ferry_buf_append(&x->resp.body, data, n);
     return n;
@@ -249,8 +272,10 @@ static void xfer_free(xfer_t *x)
 {
     if (!x)
         return;
-    if (x->easy)
+    if (x->easy && x->own_easy)
         curl_easy_cleanup(x->easy);
+    else if (x->easy)
+        curl_easy_reset(x->easy); /* it points at our headers and body no longer */
     for (struct curl_slist *s = x->hdrs; s; s = s->next)
         if (strncasecmp(s->data, "Authorization:", 14) == 0)
             memset(s->data, 0, strlen(s->data)); /* don't leave tokens in freed memory */
@@ -291,8 +316,9 @@ static ferry_status check_url(const char *url, ferry_err_t *err)
             goto fail;                                                                             \
     } while (0)
 
-/* Creates a configured easy handle for *req. Returns NULL with *err on failure. */
-static xfer_t *xfer_new(const ferry_http_request_t *req, void *user, ferry_err_t *err)
+/* Configures a transfer for *req on `reuse` (a client's easy handle, reset here; its open
+ * connections stay) or, when NULL, on a new easy handle. Returns NULL with *err on failure. */
+static xfer_t *xfer_new(const ferry_http_request_t *req, CURL *reuse, void *user, ferry_err_t *err)
 {
     if (check_url(req->url, err) != FERRY_OK)
         return NULL;
@@ -303,8 +329,12 @@ static xfer_t *xfer_new(const ferry_http_request_t *req, void *user, ferry_err_t
     x->resp.content_length = -1;
     x->user = user;
     x->max_body = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
+    x->cut_body = req->cut_body;
     x->max_redirects = req->max_redirects ? req->max_redirects : DEFAULT_MAX_REDIRECTS;
-    x->easy = curl_easy_init();
+    x->own_easy = !reuse;
+    if (reuse)
+        curl_easy_reset(reuse);
+    x->easy = reuse ? reuse : curl_easy_init();
     if (!x->easy)
         goto fail;
     SETOPT(x, CURLOPT_URL, req->url);
@@ -317,7 +347,8 @@ static xfer_t *xfer_new(const ferry_http_request_t *req, void *user, ferry_err_t
         SETOPT(x, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     }
     /* a body announced larger than the limit is refused before any of it is read */
-    SETOPT(x, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_body);
+    if (!x->cut_body)
+        SETOPT(x, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_body);
     SETOPT(x, CURLOPT_NOSIGNAL, 1L);
     SETOPT(x, CURLOPT_WRITEFUNCTION, write_cb);
     SETOPT(x, CURLOPT_WRITEDATA, x);
@@ -329,7 +360,8 @@ static xfer_t *xfer_new(const ferry_http_request_t *req, void *user, ferry_err_t
            (long)(req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS));
     SETOPT(x, CURLOPT_CONNECTTIMEOUT_MS,
            (long)(req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_MS));
-    SETOPT(x, CURLOPT_ACCEPT_ENCODING, "");
+    if (!req->no_compression)
+        SETOPT(x, CURLOPT_ACCEPT_ENCODING, "");
     if (req->ca_file)
         SETOPT(x, CURLOPT_CAINFO, req->ca_file);
     SETOPT(x, CURLOPT_USERAGENT, "ferry/" FERRY_VERSION);
@@ -454,14 +486,15 @@ static void xfer_take_response(xfer_t *x, ferry_http_response_t *out)
 
 /* ---- blocking --------------------------------------------------------------------------- */
 
-ferry_status ferry_http_perform(const ferry_http_request_t *req, ferry_http_response_t *resp,
-                                ferry_err_t *err)
+/* One blocking request on `reuse` (a client's easy handle) or a new handle. */
+static ferry_status perform_on(CURL *reuse, const ferry_http_request_t *req,
+                               ferry_http_response_t *resp, ferry_err_t *err)
 {
     memset(resp, 0, sizeof *resp);
     resp->retry_after_ms = -1;
     resp->content_length = -1;
     ferry_http_global_init();
-    xfer_t *x = xfer_new(req, NULL, err);
+    xfer_t *x = xfer_new(req, reuse, NULL, err);
     if (!x)
         return err ? err->status : FERRY_FATAL;
     CURLcode code = curl_easy_perform(x->easy);
@@ -469,6 +502,44 @@ ferry_status ferry_http_perform(const ferry_http_request_t *req, ferry_http_resp
     xfer_take_response(x, resp);
     xfer_free(x);
     return FERRY_OK;
+}
+
+ferry_status ferry_http_perform(const ferry_http_request_t *req, ferry_http_response_t *resp,
+                                ferry_err_t *err)
+{
+    return perform_on(NULL, req, resp, err);
+}
+
+struct ferry_http_client {
+    CURL *easy; /* its connection cache outlives each request */
+};
+
+ferry_http_client_t *ferry_http_client_new(ferry_err_t *err)
+{
+    ferry_http_global_init();
+    ferry_http_client_t *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    if (!(c->easy = curl_easy_init())) {
+        free(c);
+        ferry_err_set(err, FERRY_FATAL, "libcurl could not create a handle");
+        return NULL;
+    }
+    return c;
+}
+
+ferry_status ferry_http_client_perform(ferry_http_client_t *c, const ferry_http_request_t *req,
+                                       ferry_http_response_t *resp, ferry_err_t *err)
+{
+    return perform_on(c->easy, req, resp, err);
+}
+
+void ferry_http_client_destroy(ferry_http_client_t *c)
+{
+    if (!c)
+        return;
+    curl_easy_cleanup(c->easy);
+    free(c);
 }
 
 static void describe(const ferry_http_response_t *r, char *out, size_t outsz)
@@ -596,7 +667,7 @@ static void unlink_xfer(ferry_http_multi_t *m, xfer_t *x)
 ferry_status ferry_http_multi_add(ferry_http_multi_t *m, const ferry_http_request_t *req,
                                   void *user, ferry_err_t *err)
 {
-    xfer_t *x = xfer_new(req, user, err);
+    xfer_t *x = xfer_new(req, NULL, user, err);
     if (!x)
         return err ? err->status : FERRY_FATAL;
     CURLMcode mc = curl_multi_add_handle(m->multi, x->easy);

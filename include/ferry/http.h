@@ -3,15 +3,16 @@
  * Two ways to use it:
  *  - blocking: ferry_http_perform() makes one request; ferry_http_post_json() POSTs a JSON
  *    body with retries (exponential backoff with jitter on timeouts, connection errors,
- *    5xx and 429, honouring Retry-After) - what a webhook sender wants;
+ *    5xx and 429, honouring Retry-After); a ferry_http_client_t makes its requests one after
+ *    another over connections it keeps open (a webhook sender that decides its own retries);
  *  - many at once: a ferry_http_multi_t (libcurl's multi interface) runs any number of
  *    transfers in the calling thread; the caller decides when each one starts (rate limits,
  *    concurrency, retry delays: see ratelimit.h) and gets one callback per finished transfer.
  *
  * Credentials. A request may carry a bearer token, a basic-auth password or secret query
  * parameters (e.g. TMDB's api_key). None of them is ever logged by this module, and
- * ferry_http_redact_url() must be applied to any URL before it is logged or put in an error
- * message. libcurl's verbose log is never enabled.
+ * ferry_http_redact_url() or ferry_http_url_target() must be applied to any URL before it is
+ * logged or put in an error message. libcurl's verbose log is never enabled.
  *
  * Call ferry_http_global_init() once before creating threads (it is idempotent). */
 #ifndef FERRY_HTTP_H
@@ -46,6 +47,11 @@ typedef struct ferry_http_request {
                                    system's */
     int max_redirects;          /* redirects (301, 302, 303, 307, 308) followed, to http(s) only;
                                    more end as FERRY_HTTP_LIMIT; 0: 5; < 0: none followed */
+    int cut_body;               /* 1: a body larger than max_body is cut to its first max_body
+                                   bytes (too_large set) and the rest read and dropped, so the
+                                   response still counts; 0: FERRY_HTTP_LIMIT */
+    int no_compression;         /* 1: no Accept-Encoding header, and a body is kept as it
+                                   arrives; 0: every encoding libcurl decodes is accepted */
 } ferry_http_request_t;
 
 typedef enum ferry_http_outcome {
@@ -66,7 +72,8 @@ typedef struct ferry_http_response {
     int64_t retry_after_ms; /* the Retry-After header as a delay, -1 when absent or invalid */
     int64_t elapsed_ms;     /* from the start of the transfer to its end */
     char error[256];        /* what went wrong for a transport outcome (no credentials) */
-    int too_large;          /* FERRY_HTTP_LIMIT because of max_body: body holds its first bytes */
+    int too_large;          /* the body passed max_body: body holds its first bytes (the outcome is
+                               FERRY_HTTP_LIMIT, or with cut_body the response) */
     int64_t content_length; /* the announced Content-Length, -1 when unknown */
 } ferry_http_response_t;
 
@@ -88,6 +95,20 @@ int ferry_http_retriable(const ferry_http_response_t *r);
  * (call ferry_http_response_free() on it afterwards, also on failure). */
 ferry_status ferry_http_perform(const ferry_http_request_t *req, ferry_http_response_t *resp,
                                 ferry_err_t *err);
+
+/* A blocking client that keeps its connections open from one request to the next (to the
+ * same server: one TCP and TLS handshake for many requests). One thread at a time. Returns a
+ * new client, which the caller frees with ferry_http_client_destroy(), or NULL with *err
+ * (FERRY_FATAL) when libcurl cannot create a handle. */
+typedef struct ferry_http_client ferry_http_client_t;
+ferry_http_client_t *ferry_http_client_new(ferry_err_t *err);
+
+/* ferry_http_perform() over the client's connections: same return values, same *resp. */
+ferry_status ferry_http_client_perform(ferry_http_client_t *c, const ferry_http_request_t *req,
+                                       ferry_http_response_t *resp, ferry_err_t *err);
+
+/* Closes the client's connections and frees it. NULL is a no-op. */
+void ferry_http_client_destroy(ferry_http_client_t *c);
 
 typedef struct ferry_http_retry_policy {
     int max_retries;            /* retries after the first attempt; < 0: 5 */
@@ -173,5 +194,11 @@ void ferry_http_escape(ferry_buf_t *out, const char *s);
  * secrets (api_key, apikey, key, token, access_token, password, secret, signature, sig,
  * auth) become "***". */
 void ferry_http_redact_url(const char *url, char *out, size_t outsz);
+
+/* Copies what a request's target may be shown as into out (always NUL-terminated, cut to
+ * outsz): `url` without its userinfo ("user:pw@"), query string and fragment, e.g.
+ * "http://u:pw@airflow:8080/api/v1/dags/d/dagRuns?x=1" -> "http://airflow:8080/api/v1/dags/
+ * d/dagRuns". */
+void ferry_http_url_target(const char *url, char *out, size_t outsz);
 
 #endif

@@ -141,6 +141,66 @@ const char *ferry_consumer_member_id(ferry_consumer_t *c, char *buf, size_t bufs
  * NULL is a no-op. Returns the commit status. */
 ferry_status ferry_consumer_close(ferry_consumer_t *c, ferry_err_t *err);
 
+/* ---- reader: a consumer of assigned partitions (lib/kafka_reader.c) ----------------------
+ * For a worker that reads every partition of a topic itself (no subscription, no rebalance:
+ * retrain, whose one trigger covers them all) and keeps its offsets in a group it never
+ * joins: it reads them with ferry_kafka_reader_committed() and writes them only in a Kafka
+ * transaction (ferry_txn_commit with ferry_kafka_reader_rk()). Auto commit and offset store
+ * are off, auto.offset.reset is earliest, and the end of each partition is reported. */
+
+typedef struct ferry_kafka_reader ferry_kafka_reader_t;
+
+/* A partition of a topic and an offset in it. */
+typedef struct ferry_kafka_position {
+    int32_t partition;
+    int64_t offset;
+} ferry_kafka_position_t;
+
+/* Creates a reader whose offsets are those of `group` (isolation.level read_committed when
+ * read_committed is not 0, else read_uncommitted); nothing is assigned yet. Returns a new
+ * reader, which the caller frees with ferry_kafka_reader_close(), or NULL with *err. */
+ferry_kafka_reader_t *ferry_kafka_reader_new(const ferry_opts_t *o, const char *group,
+                                             int read_committed, ferry_err_t *err);
+
+/* The client handle, for the topic helpers below and ferry_txn_commit. Owned by the reader. */
+rd_kafka_t *ferry_kafka_reader_rk(ferry_kafka_reader_t *r);
+
+/* Sets at[i].offset to the group's committed offset of partition at[i].partition of `topic`
+ * (negative when the group has none), waiting up to timeout_ms. Under read_committed a
+ * commit still pending in a transaction is waited for. FERRY_OK, or the classified error. */
+ferry_status ferry_kafka_reader_committed(ferry_kafka_reader_t *r, const char *topic,
+                                          ferry_kafka_position_t *at, size_t n, int timeout_ms,
+                                          ferry_err_t *err);
+
+/* Reads partition from[i].partition of `topic` from offset from[i].offset (or
+ * RD_KAFKA_OFFSET_BEGINNING / _END), for each i < n, in place of what was assigned before.
+ * FERRY_OK or FERRY_FATAL. */
+ferry_status ferry_kafka_reader_assign(ferry_kafka_reader_t *r, const char *topic,
+                                       const ferry_kafka_position_t *from, size_t n,
+                                       ferry_err_t *err);
+
+/* Gives up every assigned partition. */
+void ferry_kafka_reader_unassign(ferry_kafka_reader_t *r);
+
+/* Waits up to timeout_ms for the next event. Returns a message the caller destroys with
+ * rd_kafka_message_destroy(): a record (m->err 0), the end of a partition
+ * (RD_KAFKA_RESP_ERR__PARTITION_EOF, m->partition says which) or a transient error (any other
+ * m->err: rd_kafka_message_errstr() says what; librdkafka recovers by itself). NULL on
+ * timeout, with *err cleared, or on a fatal consumer error, with *err FERRY_FATAL
+ * ("consumer fatal error: ..."): the reader is unusable. */
+rd_kafka_message_t *ferry_kafka_reader_poll(ferry_kafka_reader_t *r, int timeout_ms,
+                                            ferry_err_t *err);
+
+/* Closes the client (nothing is committed) and frees. NULL is a no-op. */
+void ferry_kafka_reader_close(ferry_kafka_reader_t *r);
+
+/* ---- message headers (lib/kafka_headers.c) ---- */
+
+/* A new header list for ferry_producer_send(), which takes it over (also on failure): the
+ * `pairs` are name, value, name, value, ..., NULL (NUL-terminated strings, copied, in order;
+ * a name without a value ends the list too). */
+rd_kafka_headers_t *ferry_kafka_headers_new(const char *const *pairs);
+
 /* ---- admin ------------------------------------------------------------------------------ */
 
 typedef struct ferry_topic_spec {

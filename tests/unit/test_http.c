@@ -2,8 +2,9 @@
  * thread of this test (127.0.0.1, a free port): JSON POST with retries on 503 and 429 until a
  * 200, 409 passed back without retry, basic and bearer auth sent, retries running out,
  * connection refused, timeouts, bad URLs, body size limit (not read further, not retried),
- * redirects followed up to a limit, and the multi engine running transfers concurrently and
- * cancelling them. */
+ * redirects followed up to a limit, a body cut to the limit (the response still counts), a
+ * client keeping one connection for many requests, the target of a URL without credentials,
+ * and the multi engine running transfers concurrently and cancelling them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,7 +25,7 @@
 
 #include "ferry/http.h"
 
-/* ---- a scripted HTTP/1.1 server: one request per connection ---------------------------- */
+/* ---- a scripted HTTP/1.1 server: one request per connection, or with keep_alive many ---- */
 
 typedef struct srv {
     int fd, port;
@@ -34,8 +35,9 @@ typedef struct srv {
     size_t body_size;   /* size of the 200 body (default: {"ok":true}) */
     int no_length;      /* send the 200 body without Content-Length (connection close) */
     char location[128]; /* Location of 3xx answers */
+    int keep_alive;     /* answer without Connection: close and read the next request */
     volatile int stop;
-    int served;
+    int served, accepted;
     char last[8192];
     size_t last_len;
     pthread_mutex_t mu;
@@ -66,7 +68,8 @@ static char *find_nocase(char *hay, const char *needle)
     return NULL;
 }
 
-static void serve_one(srv_t *s, int cfd)
+/* Reads one request from cfd and answers it. Returns 0, or -1 when the peer closed. */
+static int serve_one(srv_t *s, int cfd)
 {
     size_t cap = 1 << 16, n = 0;
     char *req = malloc(cap);
@@ -78,7 +81,7 @@ static void serve_one(srv_t *s, int cfd)
         ssize_t r = recv(cfd, req + n, cap - 1 - n, 0);
         if (r <= 0) {
             free(req);
-            return;
+            return -1;
         }
         n += (size_t)r;
         req[n] = '\0';
@@ -118,11 +121,12 @@ static void serve_one(srv_t *s, int cfd)
         snprintf(length, sizeof length, "Content-Length: %zu\r\n", strlen(body));
     int hl = snprintf(head, sizeof head,
                       "HTTP/1.1 %d Scripted\r\nContent-Type: application/json\r\n"
-                      "%sConnection: close\r\n%s\r\n",
-                      status, length, extra);
+                      "%s%s%s\r\n",
+                      status, length, s->keep_alive ? "" : "Connection: close\r\n", extra);
     send(cfd, head, (size_t)hl, MSG_NOSIGNAL);
     send(cfd, body, strlen(body), MSG_NOSIGNAL);
     free(body);
+    return 0;
 }
 
 static void *srv_main(void *arg)
@@ -135,7 +139,11 @@ static void *srv_main(void *arg)
         int cfd = accept(s->fd, NULL, NULL);
         if (cfd < 0)
             continue;
-        serve_one(s, cfd);
+        pthread_mutex_lock(&s->mu);
+        s->accepted++;
+        pthread_mutex_unlock(&s->mu);
+        while (serve_one(s, cfd) == 0 && s->keep_alive && !s->stop)
+            ;
         close(cfd);
     }
     return NULL;
@@ -345,6 +353,94 @@ static void test_timeout_and_body_limit(void **state)
     srv_stop(&s);
 }
 
+static void test_cut_body(void **state)
+{
+    static const int script[] = {200};
+    srv_t s;
+    srv_start(&s, script, 1);
+    s.body_size = 100000;
+    char url[128];
+    url_of(url, sizeof url, s.port, "/big");
+    ferry_http_request_t req = {0};
+    req.url = url;
+    req.max_body = 1000;
+    req.cut_body = 1;
+    ferry_http_response_t resp;
+    ferry_err_t err;
+    /* announced (Content-Length) and not: the first 1000 bytes kept, the response counts */
+    for (int no_length = 0; no_length < 2; no_length++) {
+        s.no_length = no_length;
+        assert_int_equal(ferry_http_perform(&req, &resp, &err), FERRY_OK);
+        assert_int_equal(resp.outcome, FERRY_HTTP_RESPONSE);
+        assert_int_equal(resp.status, 200);
+        assert_true(resp.too_large);
+        assert_int_equal(resp.body.len, 1000);
+        ferry_http_response_free(&resp);
+    }
+    srv_stop(&s);
+}
+
+static void test_client_keeps_its_connection(void **state)
+{
+    static const int script[] = {503, 200};
+    srv_t s;
+    srv_start(&s, script, 2);
+    s.keep_alive = 1;
+    char url[128];
+    url_of(url, sizeof url, s.port, "/hook");
+    const char *headers[] = {"Idempotency-Key: k-1", NULL};
+    ferry_http_request_t req = {0};
+    req.url = url;
+    req.method = "POST";
+    req.body = "{}";
+    req.body_len = 2;
+    req.headers = headers;
+    req.no_compression = 1;
+    req.max_redirects = -1;
+    ferry_err_t err;
+    ferry_http_client_t *c = ferry_http_client_new(&err);
+    assert_non_null(c);
+    for (int i = 0; i < 3; i++) {
+        ferry_http_response_t resp;
+        assert_int_equal(ferry_http_client_perform(c, &req, &resp, &err), FERRY_OK);
+        assert_int_equal(resp.outcome, FERRY_HTTP_RESPONSE);
+        assert_int_equal(resp.status, i == 0 ? 503 : 200);
+        ferry_http_response_free(&resp);
+    }
+    pthread_mutex_lock(&s.mu);
+    assert_int_equal(s.served, 3);
+    assert_int_equal(s.accepted, 1); /* one connection for the three */
+    assert_non_null(strstr(s.last, "Idempotency-Key: k-1\r\n"));
+    assert_non_null(strstr(s.last, "Content-Type: application/json\r\n"));
+    assert_null(find_nocase(s.last, "Accept-Encoding:"));
+    pthread_mutex_unlock(&s.mu);
+    /* a bad URL on the client: refused before any request, the client still usable */
+    ferry_http_response_t resp;
+    req.url = "ftp://127.0.0.1/x";
+    assert_int_equal(ferry_http_client_perform(c, &req, &resp, &err), FERRY_FATAL);
+    ferry_http_response_free(&resp);
+    req.url = url;
+    assert_int_equal(ferry_http_client_perform(c, &req, &resp, &err), FERRY_OK);
+    assert_int_equal(resp.status, 200);
+    ferry_http_response_free(&resp);
+    ferry_http_client_destroy(c);
+    srv_stop(&s);
+}
+
+static void test_url_target(void **state)
+{
+    char out[256];
+    ferry_http_url_target("http://u:pw@airflow:8080/api/v1/dags/d/dagRuns?token=x#f", out,
+                          sizeof out);
+    assert_string_equal(out, "http://airflow:8080/api/v1/dags/d/dagRuns");
+    ferry_http_url_target("https://hooks.example/retrain", out, sizeof out);
+    assert_string_equal(out, "https://hooks.example/retrain");
+    ferry_http_url_target("http://a@b@host?q", out, sizeof out);
+    assert_string_equal(out, "http://host");
+    ferry_http_url_target("http://host/path", out, 8);
+    assert_string_equal(out, "http://");
+}
+
 static void test_redirects(void **state)
 {
     /* 301, 302, 307 and 308 are followed (to the Location, here the same server) */
@@ -469,6 +565,9 @@ int main(void)
         cmocka_unit_test(test_retries_run_out),
         cmocka_unit_test(test_connection_refused_and_bad_urls),
         cmocka_unit_test(test_timeout_and_body_limit),
+        cmocka_unit_test(test_cut_body),
+        cmocka_unit_test(test_client_keeps_its_connection),
+        cmocka_unit_test(test_url_target),
         cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_multi),
     };

@@ -1,7 +1,8 @@
-/* test_retrain_policy.c - unit tests of `ferry retrain`'s policy
- * (consumers/retrain/policy.c, compiled in here): each rule fires exactly when it should,
- * 3.5 N rows give exactly 3 min_new_rows triggers, the drift score, deterministic trigger
- * ids in Airflow's dag_run_id alphabet, and the state header round trip. */
+/* test_retrain_policy.c - unit tests of `ferry retrain`'s policy (consumers/retrain/policy.c,
+ * linked from the ferry_retrain library): each rule fires exactly when it should, 3.5 N rows
+ * give exactly 3 min_new_rows triggers, the drift score, deterministic trigger ids in
+ * Airflow's dag_run_id alphabet, and the state header round trip. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../consumers/retrain/policy.c"
+#include "policy.h"
 
 static const retrain_last_t no_last = {0, 0, 0, 0, {0, {0, 0}, {0, 0}}};
 
