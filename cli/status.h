@@ -21,8 +21,8 @@ int status_pg(const ferry_opts_t *o, json_t *doc);
 /* Writes the document as the tables `ferry status` prints without --json. */
 void status_print(const json_t *doc, FILE *fp);
 
-/* A timestamp (microseconds since the epoch) as a new JSON string, as ferry_ts_format
- * writes it. */
+/* A timestamp (microseconds since the epoch) as a JSON string, as ferry_ts_format writes
+ * it: a new reference for the caller. */
 json_t *status_ts_json(int64_t us);
 /* The integer o[key], or def when it is missing or not an integer. */
 int64_t status_jint(const json_t *o, const char *key, int64_t def);

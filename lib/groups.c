@@ -1,8 +1,10 @@
 /* groups.c - consumer groups through librdkafka's admin API: the admin handle, list,
  * describe, committed offsets, alter and lag (see include/ferry/groups.h). */
 #include "ferry/groups.h"
+#include "ferry/buf.h"
 #include "ferry/kafka.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,12 +13,10 @@ struct ferry_groups {
     int timeout_ms;
 };
 
+/* A copy of a string librdkafka may give as NULL ("" then). */
 static char *xstrdup(const char *s)
 {
-    char *d = strdup(s ? s : "");
-    if (!d)
-        abort();
-    return d;
+    return s ? ferry_xstrndup(s, strlen(s)) : ferry_xstrndup("", 0);
 }
 
 /* ---- handle ----------------------------------------------------------------------------- */
@@ -36,9 +36,7 @@ ferry_groups_t *ferry_groups_new(const ferry_opts_t *o, int timeout_ms, ferry_er
         ferry_err_set(err, FERRY_FATAL, "cannot create Kafka admin client: %s", errstr);
         return NULL;
     }
-    ferry_groups_t *g = calloc(1, sizeof *g);
-    if (!g)
-        abort();
+    ferry_groups_t *g = ferry_xcalloc(1, sizeof *g);
     g->rk = rk;
     g->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
     return g;
@@ -133,9 +131,7 @@ ferry_status ferry_groups_list(ferry_groups_t *g, ferry_groups_listing_t **out, 
         } else {
             const rd_kafka_ConsumerGroupListing_t **l =
                 rd_kafka_ListConsumerGroups_result_valid(res, &cnt);
-            ferry_groups_listing_t *arr = calloc(cnt ? cnt : 1, sizeof *arr);
-            if (!arr)
-                abort();
+            ferry_groups_listing_t *arr = ferry_xcalloc(cnt, sizeof *arr);
             for (size_t i = 0; i < cnt; i++) {
                 arr[i].group = xstrdup(rd_kafka_ConsumerGroupListing_group_id(l[i]));
                 snprintf(
@@ -165,6 +161,36 @@ void ferry_groups_listings_free(ferry_groups_listing_t *l, size_t n)
 
 /* ---- describe --------------------------------------------------------------------------- */
 
+/* A new description with room for nmembers members (filled by the caller). */
+static ferry_groups_desc_t *desc_new(const char *group, rd_kafka_consumer_group_state_t state,
+                                     const char *assignor, size_t nmembers)
+{
+    ferry_groups_desc_t *d = ferry_xcalloc(1, sizeof *d);
+    d->group = xstrdup(group);
+    d->state_code = state;
+    snprintf(d->state, sizeof d->state, "%s", rd_kafka_consumer_group_state_name(state));
+    d->assignor = xstrdup(assignor);
+    d->nmembers = nmembers;
+    d->members = ferry_xcalloc(nmembers, sizeof *d->members);
+    return d;
+}
+
+/* Copies one member as the broker described it, its assignment sorted. */
+static void member_copy(ferry_groups_member_t *fm, const rd_kafka_MemberDescription_t *m)
+{
+    fm->member_id = xstrdup(rd_kafka_MemberDescription_consumer_id(m));
+    fm->client_id = xstrdup(rd_kafka_MemberDescription_client_id(m));
+    fm->host = xstrdup(rd_kafka_MemberDescription_host(m));
+    const char *inst = rd_kafka_MemberDescription_group_instance_id(m);
+    fm->instance_id = inst ? xstrdup(inst) : NULL;
+    const rd_kafka_MemberAssignment_t *ma = rd_kafka_MemberDescription_assignment(m);
+    const rd_kafka_topic_partition_list_t *pl =
+        ma ? rd_kafka_MemberAssignment_partitions(ma) : NULL;
+    fm->assignment =
+        pl ? rd_kafka_topic_partition_list_copy(pl) : rd_kafka_topic_partition_list_new(0);
+    rd_kafka_topic_partition_list_sort(fm->assignment, NULL, NULL);
+}
+
 ferry_status ferry_groups_describe(ferry_groups_t *g, const char *group, ferry_groups_desc_t **out,
                                    ferry_err_t *err)
 {
@@ -189,51 +215,18 @@ ferry_status ferry_groups_describe(ferry_groups_t *g, const char *group, ferry_g
             st = ferry_err_set(err, FERRY_RETRY, "describe group %s: empty answer", group);
         } else if (missing) {
             /* Newer brokers answer "not found" where older ones described a Dead group. */
-            ferry_groups_desc_t *d = calloc(1, sizeof *d);
-            if (!d)
-                abort();
-            d->group = xstrdup(group);
-            d->state_code = RD_KAFKA_CONSUMER_GROUP_STATE_DEAD;
-            snprintf(d->state, sizeof d->state, "%s",
-                     rd_kafka_consumer_group_state_name(d->state_code));
-            d->assignor = xstrdup("");
-            d->members = calloc(1, sizeof *d->members);
-            if (!d->members)
-                abort();
-            *out = d;
+            *out = desc_new(group, RD_KAFKA_CONSUMER_GROUP_STATE_DEAD, "", 0);
         } else if (ge) {
             st = ferry_err_set(err, error_status(ge), "describe group %s: %s", group,
                                rd_kafka_error_string(ge));
         } else {
             const rd_kafka_ConsumerGroupDescription_t *gd = res[0];
-            ferry_groups_desc_t *d = calloc(1, sizeof *d);
-            if (!d)
-                abort();
-            d->group = xstrdup(group);
-            d->state_code = rd_kafka_ConsumerGroupDescription_state(gd);
-            snprintf(d->state, sizeof d->state, "%s",
-                     rd_kafka_consumer_group_state_name(d->state_code));
-            d->assignor = xstrdup(rd_kafka_ConsumerGroupDescription_partition_assignor(gd));
-            d->nmembers = rd_kafka_ConsumerGroupDescription_member_count(gd);
-            d->members = calloc(d->nmembers ? d->nmembers : 1, sizeof *d->members);
-            if (!d->members)
-                abort();
-            for (size_t i = 0; i < d->nmembers; i++) {
-                const rd_kafka_MemberDescription_t *m =
-                    rd_kafka_ConsumerGroupDescription_member(gd, i);
-                ferry_groups_member_t *fm = &d->members[i];
-                fm->member_id = xstrdup(rd_kafka_MemberDescription_consumer_id(m));
-                fm->client_id = xstrdup(rd_kafka_MemberDescription_client_id(m));
-                fm->host = xstrdup(rd_kafka_MemberDescription_host(m));
-                const char *inst = rd_kafka_MemberDescription_group_instance_id(m);
-                fm->instance_id = inst ? xstrdup(inst) : NULL;
-                const rd_kafka_MemberAssignment_t *ma = rd_kafka_MemberDescription_assignment(m);
-                const rd_kafka_topic_partition_list_t *pl =
-                    ma ? rd_kafka_MemberAssignment_partitions(ma) : NULL;
-                fm->assignment = pl ? rd_kafka_topic_partition_list_copy(pl)
-                                    : rd_kafka_topic_partition_list_new(0);
-                rd_kafka_topic_partition_list_sort(fm->assignment, NULL, NULL);
-            }
+            ferry_groups_desc_t *d =
+                desc_new(group, rd_kafka_ConsumerGroupDescription_state(gd),
+                         rd_kafka_ConsumerGroupDescription_partition_assignor(gd),
+                         rd_kafka_ConsumerGroupDescription_member_count(gd));
+            for (size_t i = 0; i < d->nmembers; i++)
+                member_copy(&d->members[i], rd_kafka_ConsumerGroupDescription_member(gd, i));
             *out = d;
         }
         rd_kafka_event_destroy(ev);

@@ -46,9 +46,7 @@ static ferry_status plan_partitions(ferry_reset_plan_t *plan, const ferry_reset_
     if (t->kind == FERRY_RESET_OFFSETS && t->n == 0)
         return ferry_err_set(err, FERRY_USAGE, "no partition:offset given");
     size_t n = t->n ? t->n : (size_t)nparts;
-    plan->rows = calloc(n ? n : 1, sizeof *plan->rows);
-    if (!plan->rows)
-        abort();
+    plan->rows = ferry_xcalloc(n, sizeof *plan->rows);
     for (size_t i = 0; i < n; i++) {
         int32_t p = t->n ? t->partitions[i] : (int32_t)i;
         if (p < 0 || p >= nparts)
@@ -137,9 +135,7 @@ ferry_status ferry_reset_group(ferry_groups_t *g, const char *group, const char 
         *plan_out = NULL;
     if (!group || !*group || !topic || !*topic)
         return ferry_err_set(err, FERRY_USAGE, "a group and a topic are required");
-    ferry_reset_plan_t *plan = calloc(1, sizeof *plan);
-    if (!plan)
-        abort();
+    ferry_reset_plan_t *plan = ferry_xcalloc(1, sizeof *plan);
     plan->group = ferry_xstrndup(group, strlen(group));
     plan->topic = ferry_xstrndup(topic, strlen(topic));
     plan->kind = target->kind;
