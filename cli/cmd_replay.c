@@ -2,8 +2,8 @@
  * through Kafka's admin API, the way `kafka-consumer-groups --reset-offsets` does: to the
  * earliest or latest offset, to the first record at or after a time, or to given
  * offsets. Prints the plan (partition, current, new, difference); --dry-run changes
- * nothing. Refused while the group has active members. The work is ferry_group_reset()
- * in lib/groups.c, which `ferry rollback --since` uses too. */
+ * nothing. Refused while the group has active members. The work is ferry_reset_group()
+ * in lib/reset.c, which `ferry rollback --since` uses too. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -12,9 +12,11 @@
 
 #include "ferry/command.h"
 #include "ferry/groups.h"
+#include "ferry/reset.h"
 #include "ferry/log.h"
 #include "ferry/options.h"
 #include "ferry/timeparse.h"
+#include "plan.h"
 
 static const ferry_opt_t replay_opts[] = {
     FERRY_OPT_BROKERS,
@@ -150,7 +152,7 @@ int cmd_replay(int argc, char **argv)
             goto out;
         }
         t.kind = FERRY_RESET_TIME;
-        t.time_ms = ferry_groups_time_ms(us);
+        t.time_ms = ferry_reset_time_ms(us);
     } else if (to_offset) {
         t.kind = FERRY_RESET_OFFSETS;
     } else {
@@ -171,11 +173,11 @@ int cmd_replay(int argc, char **argv)
     g = ferry_groups_new(o, (int)ferry_opts_duration_ms(o, "timeout"), &err);
     if (!g) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
-        rc = err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
+        rc = ferry_exit_for(err.status);
         goto out;
     }
     int dry_run = ferry_opts_bool(o, "dry-run");
-    ferry_status st = ferry_group_reset(g, ferry_opts_str(o, "group"), ferry_opts_str(o, "topic"),
+    ferry_status st = ferry_reset_group(g, ferry_opts_str(o, "group"), ferry_opts_str(o, "topic"),
                                         &t, dry_run, &plan, &err);
     if (plan) {
         if (ferry_opts_bool(o, "json")) {
@@ -186,27 +188,14 @@ int cmd_replay(int argc, char **argv)
             free(s);
             json_decref(j);
         } else {
-            ferry_reset_plan_print(plan, stdout);
+            plan_print(plan, stdout);
         }
         fflush(stdout);
     }
-    switch (st) {
-    case FERRY_OK:
-        rc = FERRY_EXIT_OK;
-        break;
-    case FERRY_USAGE:
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        rc = FERRY_EXIT_USAGE;
-        break;
-    case FERRY_RETRY:
-        fprintf(stderr, "%s: Kafka unavailable: %s\n", prog, err.msg);
-        rc = FERRY_EXIT_UNAVAILABLE;
-        break;
-    default:
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        rc = FERRY_EXIT_FAILED;
-        break;
-    }
+    if (st != FERRY_OK)
+        fprintf(stderr, "%s: %s%s\n", prog, st == FERRY_RETRY ? "Kafka unavailable: " : "",
+                err.msg);
+    rc = st == FERRY_OK ? FERRY_EXIT_OK : ferry_exit_for(st);
 out:
     ferry_reset_plan_free(plan);
     ferry_groups_destroy(g);

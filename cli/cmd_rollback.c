@@ -14,8 +14,11 @@
 #include "ferry/migration.h"
 #include "ferry/options.h"
 #include "ferry/pg.h"
+#include "ferry/pg_ident.h"
+#include "ferry/reset.h"
 #include "ferry/timeparse.h"
 #include "ferry/topics.h"
+#include "plan.h"
 #include "view.h"
 
 static const ferry_opt_t rollback_opts[] = {
@@ -34,6 +37,134 @@ static const ferry_opt_t rollback_opts[] = {
     FERRY_OPT_VIEW_SCHEMA,
     FERRY_OPT_END,
 };
+
+/* Refuses while the dual-write group has members: its workers would write the rows back.
+ * Returns -1 when the rollback may go on (*g is then the caller's admin handle to free),
+ * else the exit status (*g freed). */
+static int refuse_if_active(const ferry_opts_t *o, const char *prog, const char *group,
+                            ferry_groups_t **g)
+{
+    ferry_err_t err;
+    ferry_groups_desc_t *desc = NULL;
+    *g = ferry_groups_new(o, 30000, &err);
+    if (!*g || ferry_groups_describe(*g, group, &desc, &err) != FERRY_OK) {
+        ferry_error("cannot describe group %s: %s", group, err.msg);
+        ferry_groups_destroy(*g);
+        *g = NULL;
+        return FERRY_EXIT_UNAVAILABLE;
+    }
+    if (ferry_groups_desc_active(desc)) {
+        char members[512];
+        fprintf(stderr,
+                "%s: refused: dual-write group %s has active members (%s); stop them first "
+                "(SIGTERM), then roll back and start them again\n",
+                prog, group, ferry_groups_desc_members_str(desc, members, sizeof members));
+        ferry_groups_desc_free(desc);
+        ferry_groups_destroy(*g);
+        *g = NULL;
+        return FERRY_EXIT_FAILED;
+    }
+    ferry_groups_desc_free(desc);
+    return -1;
+}
+
+/* Deletes the ship's wide rows from `sincep` on (every row: "-infinity") inside the open
+ * transaction; *deleted counts them. */
+static ferry_status delete_wide_rows(ferry_pg_t *pg, const char *wide_schema, PGresult *tables,
+                                     const char *sincep, long long *deleted, ferry_err_t *err)
+{
+    for (int i = 0; i < PQntuples(tables); i++) {
+        ferry_buf_t sql = FERRY_BUF_INIT;
+        ferry_buf_append_str(&sql, "DELETE FROM ");
+        ferry_pg_ident_qualified(&sql, wide_schema, PQgetvalue(tables, i, 0));
+        ferry_buf_append_str(&sql, " WHERE ts >= $1::timestamptz");
+        const char *p3[] = {sincep};
+        PGresult *res = ferry_pg_query(pg, ferry_buf_cstr(&sql), 1, p3, err);
+        ferry_buf_free(&sql);
+        if (!res)
+            return err->status;
+        *deleted += strtoll(PQcmdTuples(res), NULL, 10);
+        PQclear(res);
+    }
+    return FERRY_OK;
+}
+
+/* Runs one statement of the rollback transaction whose result is not needed. */
+static ferry_status exec_params(ferry_pg_t *pg, const char *sql, int n, const char *const *p,
+                                ferry_err_t *err)
+{
+    PGresult *res = ferry_pg_query(pg, sql, n, p, err);
+    if (!res)
+        return err->status;
+    PQclear(res);
+    return FERRY_OK;
+}
+
+/* Step 3: the ship's wide rows, affected chunks and (without --since) its dual-write state,
+ * with a rolled_back event, in one transaction. Returns 0 or an exit status (logged). */
+static int rollback_rows(ferry_pg_t *pg, const ferry_opts_t *o, const char *ship, const char *since,
+                         const char *sincep)
+{
+    ferry_err_t err;
+    const char *p1[] = {ship};
+    const char *p2[] = {ship, ferry_opts_str(o, "wide-schema")};
+    PGresult *tables = ferry_pg_query(pg,
+                                      "SELECT table_name FROM ferry.ship_tables WHERE ship_id = $1"
+                                      " AND table_schema = $2",
+                                      2, p2, &err);
+    if (!tables || ferry_pg_exec(pg, "BEGIN", &err)) {
+        ferry_error("%s", err.msg);
+        if (tables)
+            PQclear(tables);
+        return FERRY_EXIT_FAILED;
+    }
+    long long deleted = 0;
+    ferry_status st =
+        delete_wide_rows(pg, ferry_opts_str(o, "wide-schema"), tables, sincep, &deleted, &err);
+    PQclear(tables);
+    const char *p4[] = {ship, sincep};
+    if (!st)
+        st = exec_params(pg,
+                         "DELETE FROM ferry.backfill_chunks WHERE ship_id = $1"
+                         " AND end_ts > $2::timestamptz",
+                         2, p4, &err);
+    /* Without --since the ship is back to legacy: the next dual-write records a new cutoff. */
+    if (!st && !since)
+        st = exec_params(pg, "DELETE FROM ferry.ship_state WHERE ship_id = $1", 1, p1, &err);
+    if (!st) {
+        char details[160];
+        snprintf(details, sizeof details, "{\"since\": \"%s\", \"wide_rows_deleted\": %lld}",
+                 sincep, deleted);
+        st = ferry_mig_event(pg, ship, "rolled_back", details, &err);
+    }
+    if (!st)
+        st = ferry_pg_exec(pg, "COMMIT", &err);
+    if (st) {
+        ferry_pg_exec(pg, "ROLLBACK", NULL);
+        ferry_error("%s", err.msg);
+        return FERRY_EXIT_FAILED;
+    }
+    printf("ship %s: %lld wide row(s) deleted%s%s\n", ship, deleted, since ? " from " : "",
+           since ? sincep : "");
+    return FERRY_EXIT_OK;
+}
+
+/* Step 4: the dual-write group replays realtime from since_us. Returns 0 or 1 (logged). */
+static int replay_since(ferry_groups_t *g, const char *group, const char *topic, int64_t since_us)
+{
+    ferry_err_t err;
+    ferry_reset_target_t t = {FERRY_RESET_TIME, since_us / 1000, NULL, NULL, 0};
+    ferry_reset_plan_t *plan = NULL;
+    int rc = FERRY_EXIT_OK;
+    if (ferry_reset_group(g, group, topic, &t, 0, &plan, &err) != FERRY_OK) {
+        ferry_error("offsets of %s not reset: %s", group, err.msg);
+        rc = FERRY_EXIT_FAILED;
+    } else {
+        plan_print(plan, stdout);
+    }
+    ferry_reset_plan_free(plan);
+    return rc;
+}
 
 int cmd_rollback(int argc, char **argv)
 {
@@ -60,26 +191,11 @@ int cmd_rollback(int argc, char **argv)
         return FERRY_EXIT_USAGE;
     }
     /* 1. refuse while the group runs: its workers would write the rows back */
-    ferry_groups_t *g = ferry_groups_new(o, 30000, &err);
-    ferry_group_desc_t *desc = NULL;
-    if (!g || ferry_group_describe(g, group, &desc, &err) != FERRY_OK) {
-        ferry_error("cannot describe group %s: %s", group, err.msg);
-        ferry_groups_destroy(g);
+    ferry_groups_t *g = NULL;
+    if ((rc = refuse_if_active(o, argv[0], group, &g)) >= 0) {
         ferry_opts_destroy(o);
-        return FERRY_EXIT_UNAVAILABLE;
+        return rc;
     }
-    if (ferry_group_desc_active(desc)) {
-        char members[512];
-        fprintf(stderr,
-                "%s: refused: dual-write group %s has active members (%s); stop them first "
-                "(SIGTERM), then roll back and start them again\n",
-                argv[0], group, ferry_group_desc_members_str(desc, members, sizeof members));
-        ferry_group_desc_free(desc);
-        ferry_groups_destroy(g);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_FAILED;
-    }
-    ferry_group_desc_free(desc);
     ferry_pg_t *pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry rollback", NULL, &err);
     ferry_narrow_t src;
     memset(&src, 0, sizeof src);
@@ -112,82 +228,11 @@ int cmd_rollback(int argc, char **argv)
     char sincep[48] = "-infinity";
     if (since)
         ferry_ts_format(since_us, sincep, sizeof sincep);
-    const char *p2[] = {ship, ferry_opts_str(o, "wide-schema")};
-    PGresult *tables = ferry_pg_query(pg,
-                                      "SELECT table_name FROM ferry.ship_tables WHERE ship_id = $1"
-                                      " AND table_schema = $2",
-                                      2, p2, &err);
-    if (!tables || ferry_pg_exec(pg, "BEGIN", &err)) {
-        ferry_error("%s", err.msg);
-        rc = FERRY_EXIT_FAILED;
-        if (tables)
-            PQclear(tables);
+    if ((rc = rollback_rows(pg, o, ship, since, sincep)) != FERRY_EXIT_OK)
         goto out;
-    }
-    long long deleted = 0;
-    ferry_status st = FERRY_OK;
-    for (int i = 0; i < PQntuples(tables) && !st; i++) {
-        ferry_buf_t sql = FERRY_BUF_INIT;
-        ferry_buf_append_str(&sql, "DELETE FROM ");
-        ferry_pg_append_ident(&sql, ferry_opts_str(o, "wide-schema"));
-        ferry_buf_append_byte(&sql, '.');
-        ferry_pg_append_ident(&sql, PQgetvalue(tables, i, 0));
-        ferry_buf_append_str(&sql, " WHERE ts >= $1::timestamptz");
-        const char *p3[] = {sincep};
-        PGresult *res = ferry_pg_query(pg, ferry_buf_cstr(&sql), 1, p3, &err);
-        ferry_buf_free(&sql);
-        if (!res) {
-            st = err.status;
-            break;
-        }
-        deleted += strtoll(PQcmdTuples(res), NULL, 10);
-        PQclear(res);
-    }
-    PQclear(tables);
-    const char *p4[] = {ship, sincep};
-    PGresult *res = NULL;
-    if (!st && !(res = ferry_pg_query(pg,
-                                      "DELETE FROM ferry.backfill_chunks WHERE ship_id = $1"
-                                      " AND end_ts > $2::timestamptz",
-                                      2, p4, &err)))
-        st = err.status;
-    if (res)
-        PQclear(res);
-    res = NULL;
-    /* Without --since the ship is back to legacy: the next dual-write records a new cutoff. */
-    if (!st && !since &&
-        !(res = ferry_pg_query(pg, "DELETE FROM ferry.ship_state WHERE ship_id = $1", 1, p1, &err)))
-        st = err.status;
-    if (res)
-        PQclear(res);
-    if (!st) {
-        char details[160];
-        snprintf(details, sizeof details, "{\"since\": \"%s\", \"wide_rows_deleted\": %lld}",
-                 sincep, deleted);
-        st = ferry_mig_event(pg, ship, "rolled_back", details, &err);
-    }
-    if (!st)
-        st = ferry_pg_exec(pg, "COMMIT", &err);
-    if (st) {
-        ferry_pg_exec(pg, "ROLLBACK", NULL);
-        ferry_error("%s", err.msg);
-        rc = FERRY_EXIT_FAILED;
-        goto out;
-    }
-    printf("ship %s: %lld wide row(s) deleted%s%s\n", ship, deleted, since ? " from " : "",
-           since ? sincep : "");
     /* 4. replay realtime from T */
-    if (since) {
-        ferry_reset_target_t t = {FERRY_RESET_TIME, since_us / 1000, NULL, NULL, 0};
-        ferry_reset_plan_t *plan = NULL;
-        if (ferry_group_reset(g, group, topic, &t, 0, &plan, &err) != FERRY_OK) {
-            ferry_error("offsets of %s not reset: %s", group, err.msg);
-            rc = FERRY_EXIT_FAILED;
-        } else {
-            ferry_reset_plan_print(plan, stdout);
-        }
-        ferry_reset_plan_free(plan);
-    }
+    if (since)
+        rc = replay_since(g, group, topic, since_us);
 out:
     ferry_narrow_close(&src);
     ferry_pg_close(pg);

@@ -66,9 +66,7 @@ int cmd_setup(int argc, char **argv)
         free(dlq);
         if (cst != FERRY_OK) {
             ferry_error("%s", err.msg);
-            rc = err.status == FERRY_USAGE   ? FERRY_EXIT_USAGE
-                 : err.status == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE
-                                             : FERRY_EXIT_FAILED;
+            rc = ferry_exit_for(err.status);
             goto out;
         }
         ferry_info("topics ready (%zu)", n);

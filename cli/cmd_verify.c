@@ -14,6 +14,7 @@
 #include "ferry/migration.h"
 #include "ferry/options.h"
 #include "ferry/pg.h"
+#include "ferry/pg_ident.h"
 #include "ferry/timeparse.h"
 #include "view.h"
 
@@ -82,9 +83,7 @@ static int wide_set(PGresult *cols, const char *wide_schema, ferry_buf_t *sql, c
             first = 0;
             ferry_buf_append_str(sql, "SELECT (extract(epoch FROM t.ts) * 1000000)::bigint AS us,"
                                       " v.ch, v.val FROM ");
-            ferry_pg_append_ident(sql, wide_schema);
-            ferry_buf_append_byte(sql, '.');
-            ferry_pg_append_ident(sql, table);
+            ferry_pg_ident_qualified(sql, wide_schema, table);
             ferry_buf_append_str(sql, " t CROSS JOIN LATERAL (VALUES ");
             cur = table;
         } else {
@@ -109,6 +108,91 @@ typedef struct range {
     int64_t lo, hi;
 } range_t;
 
+/* One ship's narrow and wide sets as SQL, with their parameters: $1 ship, $2/$3 the range
+ * (formatted for PostgreSQL), $4.. the wide channel ids. */
+typedef struct sets {
+    ferry_buf_t ns, ws;
+    const char **params;
+    int np;
+    char from[48], to[48];
+} sets_t;
+
+/* The timestamp `us` as PostgreSQL reads it; INT64_MAX is "infinity". */
+static void pg_time(int64_t us, char *out, size_t outsz)
+{
+    if (us == INT64_MAX)
+        snprintf(out, outsz, "infinity");
+    else
+        ferry_ts_format_pg(us, out, outsz);
+}
+
+/* A mismatching window [wlo, wlo + win): its counts and first differing keys, both ways, as
+ * JSON (printed too without --json). The range parameters of `s` are restored on return. */
+static json_t *window_json(ferry_pg_t *pg, const ferry_opts_t *o, const char *ship, sets_t *s,
+                           int64_t wlo, int64_t win, int64_t nc, int64_t mc, ferry_err_t *err)
+{
+    int keys = (int)ferry_opts_int(o, "keys");
+    int64_t whi = wlo > INT64_MAX - win ? INT64_MAX : wlo + win;
+    char a[48], b[48], as[48], bs[48];
+    ferry_ts_format_pg(wlo, a, sizeof a);
+    pg_time(whi, b, sizeof b);
+    ferry_ts_format(wlo, as, sizeof as);
+    ferry_ts_format(whi, bs, sizeof bs);
+    ferry_buf_t dq = FERRY_BUF_INIT;
+    ferry_buf_appendf(&dq,
+                      "SELECT 'narrow' side, * FROM ((%s) EXCEPT (%s) ORDER BY 1, 2 LIMIT %d) d1"
+                      " UNION ALL SELECT 'wide', * FROM ((%s) EXCEPT (%s) ORDER BY 1, 2"
+                      " LIMIT %d) d2",
+                      ferry_buf_cstr(&s->ns), ferry_buf_cstr(&s->ws), keys, ferry_buf_cstr(&s->ws),
+                      ferry_buf_cstr(&s->ns), keys);
+    s->params[1] = a;
+    s->params[2] = b;
+    PGresult *d = ferry_pg_query(pg, ferry_buf_cstr(&dq), s->np, s->params, err);
+    ferry_buf_free(&dq);
+    json_t *jw = json_pack("{s:s, s:s, s:I, s:I}", "from", as, "to", bs, "narrow_values",
+                           (json_int_t)nc, "wide_cells", (json_int_t)mc);
+    json_t *jk = json_array();
+    if (d) {
+        for (int k = 0; k < PQntuples(d); k++) {
+            char when[48];
+            ferry_ts_format(strtoll(PQgetvalue(d, k, 1), NULL, 10), when, sizeof when);
+            json_array_append_new(jk, json_pack("{s:s, s:s, s:s, s:s}", "only_in",
+                                                PQgetvalue(d, k, 0), "ts", when, "channel",
+                                                PQgetvalue(d, k, 2), "value", PQgetvalue(d, k, 3)));
+            if (!ferry_opts_bool(o, "json"))
+                printf("  mismatch ship %s window %s: only in %s: ts %s channel %s value %s\n",
+                       ship, as, PQgetvalue(d, k, 0), when, PQgetvalue(d, k, 2),
+                       PQgetvalue(d, k, 3));
+        }
+        PQclear(d);
+    }
+    json_object_set_new(jw, "keys", jk);
+    s->params[1] = s->from;
+    s->params[2] = s->to;
+    return jw;
+}
+
+/* Records the ship's result `js` in ferry.verify_results. */
+static ferry_status record_result(ferry_pg_t *pg, const char *ship, const sets_t *s, int windows,
+                                  int64_t bad, const json_t *js, ferry_err_t *err)
+{
+    char *details = json_dumps(js, JSON_COMPACT);
+    char wn[16], mm[24];
+    snprintf(wn, sizeof wn, "%d", windows);
+    snprintf(mm, sizeof mm, "%lld", (long long)bad);
+    const char *pr[] = {ship, s->from, s->to, bad ? "false" : "true", wn, mm, details};
+    PGresult *ins = ferry_pg_query(pg,
+                                   "INSERT INTO ferry.verify_results (ship_id, from_ts, to_ts, ok,"
+                                   " windows, mismatches, details) VALUES ($1, $2::timestamptz,"
+                                   " $3::timestamptz, $4::boolean, $5::int, $6::bigint, $7::jsonb)",
+                                   7, pr, err);
+    free(details);
+    if (!ins)
+        return err->status;
+    PQclear(ins);
+    return FERRY_OK;
+}
+
 static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow_t *src,
                        const char *ship, range_t r, json_t *out, int64_t *mismatches,
                        ferry_err_t *err)
@@ -125,19 +209,15 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
     if (!cols)
         return -1;
     int64_t win = ferry_opts_duration_ms(o, "window") * 1000;
-    char from[48], to[48], from_s[48], to_s[48];
-    ferry_ts_format_pg(r.lo, from, sizeof from);
-    if (r.hi == INT64_MAX)
-        snprintf(to, sizeof to, "infinity");
-    else
-        ferry_ts_format_pg(r.hi, to, sizeof to);
+    char from_s[48], to_s[48];
+    sets_t s = {FERRY_BUF_INIT, FERRY_BUF_INIT, NULL, 0, "", ""};
+    ferry_ts_format_pg(r.lo, s.from, sizeof s.from);
+    pg_time(r.hi, s.to, sizeof s.to);
     ferry_ts_format(r.lo, from_s, sizeof from_s);
     ferry_ts_format(r.hi, to_s, sizeof to_s);
-    ferry_buf_t ns = FERRY_BUF_INIT, ws = FERRY_BUF_INIT, sql = FERRY_BUF_INIT;
-    narrow_set(src, &ns);
-    const char **params;
-    int np;
-    wide_set(cols, wide_schema, &ws, &params, &np, ship, from, to);
+    ferry_buf_t sql = FERRY_BUF_INIT;
+    narrow_set(src, &s.ns);
+    wide_set(cols, wide_schema, &s.ws, &s.params, &s.np, ship, s.from, s.to);
     /* one pass over each side, grouped by window */
     ferry_buf_appendf(&sql,
                       "WITH n AS (SELECT floor((us - %lld) / %lld::numeric)::bigint w, count(*) c,"
@@ -148,9 +228,9 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
                       " SELECT coalesce(n.w, m.w), coalesce(n.c, 0), coalesce(m.c, 0),"
                       " (n.h IS NOT DISTINCT FROM m.h AND coalesce(n.c, 0) = coalesce(m.c, 0))"
                       " FROM n FULL JOIN m ON n.w = m.w ORDER BY 1",
-                      (long long)r.lo, (long long)win, ferry_buf_cstr(&ns), (long long)r.lo,
-                      (long long)win, ferry_buf_cstr(&ws));
-    PGresult *res = ferry_pg_query(pg, ferry_buf_cstr(&sql), np, params, err);
+                      (long long)r.lo, (long long)win, ferry_buf_cstr(&s.ns), (long long)r.lo,
+                      (long long)win, ferry_buf_cstr(&s.ws));
+    PGresult *res = ferry_pg_query(pg, ferry_buf_cstr(&sql), s.np, s.params, err);
     int rc = 0;
     if (!res) {
         rc = -1;
@@ -158,7 +238,6 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
     }
     int64_t nrows = 0, wcells = 0, bad = 0;
     json_t *wins = json_array();
-    int keys = (int)ferry_opts_int(o, "keys");
     for (int i = 0; i < PQntuples(res); i++) {
         int64_t w = strtoll(PQgetvalue(res, i, 0), NULL, 10);
         int64_t nc = strtoll(PQgetvalue(res, i, 1), NULL, 10);
@@ -168,50 +247,7 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
         if (strcmp(PQgetvalue(res, i, 3), "t") == 0)
             continue;
         bad++;
-        int64_t wlo = r.lo + w * win, whi = wlo > INT64_MAX - win ? INT64_MAX : wlo + win;
-        char a[48], b[48], as[48], bs[48];
-        ferry_ts_format_pg(wlo, a, sizeof a);
-        if (whi == INT64_MAX)
-            snprintf(b, sizeof b, "infinity");
-        else
-            ferry_ts_format_pg(whi, b, sizeof b);
-        ferry_ts_format(wlo, as, sizeof as);
-        ferry_ts_format(whi, bs, sizeof bs);
-        /* the first differing keys of this window, both ways */
-        ferry_buf_t dq = FERRY_BUF_INIT;
-        ferry_buf_appendf(
-            &dq,
-            "SELECT 'narrow' side, * FROM ((%s) EXCEPT (%s) ORDER BY 1, 2 LIMIT %d) d1"
-            " UNION ALL SELECT 'wide', * FROM ((%s) EXCEPT (%s) ORDER BY 1, 2"
-            " LIMIT %d) d2",
-            ferry_buf_cstr(&ns), ferry_buf_cstr(&ws), keys, ferry_buf_cstr(&ws),
-            ferry_buf_cstr(&ns), keys);
-        params[1] = a;
-        params[2] = b;
-        PGresult *d = ferry_pg_query(pg, ferry_buf_cstr(&dq), np, params, err);
-        ferry_buf_free(&dq);
-        json_t *jw = json_pack("{s:s, s:s, s:I, s:I}", "from", as, "to", bs, "narrow_values",
-                               (json_int_t)nc, "wide_cells", (json_int_t)mc);
-        json_t *jk = json_array();
-        if (d) {
-            for (int k = 0; k < PQntuples(d); k++) {
-                char when[48];
-                ferry_ts_format(strtoll(PQgetvalue(d, k, 1), NULL, 10), when, sizeof when);
-                json_array_append_new(jk,
-                                      json_pack("{s:s, s:s, s:s, s:s}", "only_in",
-                                                PQgetvalue(d, k, 0), "ts", when, "channel",
-                                                PQgetvalue(d, k, 2), "value", PQgetvalue(d, k, 3)));
-                if (!ferry_opts_bool(o, "json"))
-                    printf("  mismatch ship %s window %s: only in %s: ts %s channel %s value %s\n",
-                           ship, as, PQgetvalue(d, k, 0), when, PQgetvalue(d, k, 2),
-                           PQgetvalue(d, k, 3));
-            }
-            PQclear(d);
-        }
-        json_object_set_new(jw, "keys", jk);
-        json_array_append_new(wins, jw);
-        params[1] = from;
-        params[2] = to;
+        json_array_append_new(wins, window_json(pg, o, ship, &s, r.lo + w * win, win, nc, mc, err));
     }
     int windows = PQntuples(res);
     PQclear(res);
@@ -220,21 +256,8 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
         "{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:b, s:o}", "ship", ship, "from", from_s, "to", to_s,
         "windows", windows, "narrow_values", (json_int_t)nrows, "wide_cells", (json_int_t)wcells,
         "mismatching_windows", (json_int_t)bad, "ok", bad == 0, "mismatches", wins);
-    char *details = json_dumps(js, JSON_COMPACT);
-    char wn[16], mm[24];
-    snprintf(wn, sizeof wn, "%d", windows);
-    snprintf(mm, sizeof mm, "%lld", (long long)bad);
-    const char *pr[] = {ship, from, to, bad ? "false" : "true", wn, mm, details};
-    PGresult *ins = ferry_pg_query(pg,
-                                   "INSERT INTO ferry.verify_results (ship_id, from_ts, to_ts, ok,"
-                                   " windows, mismatches, details) VALUES ($1, $2::timestamptz,"
-                                   " $3::timestamptz, $4::boolean, $5::int, $6::bigint, $7::jsonb)",
-                                   7, pr, err);
-    free(details);
-    if (!ins)
+    if (record_result(pg, ship, &s, windows, bad, js, err) != FERRY_OK)
         rc = -1;
-    else
-        PQclear(ins);
     if (!ferry_opts_bool(o, "json"))
         printf("ship %s: %s (%d window(s), %lld narrow values, %lld wide cells, %lld mismatching "
                "window(s))\n",
@@ -242,12 +265,46 @@ static int verify_ship(ferry_pg_t *pg, const ferry_opts_t *o, const ferry_narrow
                (long long)bad);
     json_array_append_new(out, js);
 out:
-    free(params);
+    free(s.params);
     PQclear(cols);
-    ferry_buf_free(&ns);
-    ferry_buf_free(&ws);
+    ferry_buf_free(&s.ns);
+    ferry_buf_free(&s.ws);
     ferry_buf_free(&sql);
     return rc;
+}
+
+/* Widens [*lo, *hi] (set only when *found) to the ship's rows in its wide tables: extra rows
+ * on the wide side must be seen too. */
+static void wide_range(ferry_pg_t *pg, const char *wide_schema, const char *ship, int64_t *lo,
+                       int64_t *hi, int *found)
+{
+    ferry_err_t err;
+    const char *p[] = {ship, wide_schema};
+    PGresult *tr = ferry_pg_query(pg,
+                                  "SELECT table_name FROM ferry.ship_tables WHERE ship_id = $1"
+                                  " AND table_schema = $2",
+                                  2, p, &err);
+    for (int k = 0; tr && k < PQntuples(tr); k++) {
+        ferry_buf_t q = FERRY_BUF_INIT;
+        ferry_buf_append_str(&q, "SELECT (extract(epoch FROM min(ts)) * 1000000)::bigint,"
+                                 " (extract(epoch FROM max(ts)) * 1000000)::bigint FROM ");
+        ferry_pg_ident_qualified(&q, wide_schema, PQgetvalue(tr, k, 0));
+        PGresult *mm = ferry_pg_query(pg, ferry_buf_cstr(&q), 0, NULL, &err);
+        if (mm && !PQgetisnull(mm, 0, 0)) {
+            int64_t a = strtoll(PQgetvalue(mm, 0, 0), NULL, 10);
+            int64_t b = strtoll(PQgetvalue(mm, 0, 1), NULL, 10);
+            if (!*found || a < *lo)
+                *lo = a;
+            if (!*found || b > *hi)
+                *hi = b;
+            *found = 1;
+        }
+        if (mm)
+            PQclear(mm);
+        ferry_buf_free(&q);
+    }
+    if (tr)
+        PQclear(tr);
 }
 
 int cmd_verify(int argc, char **argv)
@@ -317,34 +374,7 @@ int cmd_verify(int argc, char **argv)
             continue;
         }
         /* the wide side's own range counts too: extra rows must be seen */
-        const char *p[] = {ships[i], ferry_opts_str(o, "wide-schema")};
-        PGresult *tr = ferry_pg_query(pg,
-                                      "SELECT table_name FROM ferry.ship_tables WHERE ship_id = $1"
-                                      " AND table_schema = $2",
-                                      2, p, &err);
-        for (int k = 0; tr && k < PQntuples(tr); k++) {
-            ferry_buf_t q = FERRY_BUF_INIT;
-            ferry_buf_append_str(&q, "SELECT (extract(epoch FROM min(ts)) * 1000000)::bigint,"
-                                     " (extract(epoch FROM max(ts)) * 1000000)::bigint FROM ");
-            ferry_pg_append_ident(&q, ferry_opts_str(o, "wide-schema"));
-            ferry_buf_append_byte(&q, '.');
-            ferry_pg_append_ident(&q, PQgetvalue(tr, k, 0));
-            PGresult *mm = ferry_pg_query(pg, ferry_buf_cstr(&q), 0, NULL, &err);
-            if (mm && !PQgetisnull(mm, 0, 0)) {
-                int64_t a = strtoll(PQgetvalue(mm, 0, 0), NULL, 10);
-                int64_t b = strtoll(PQgetvalue(mm, 0, 1), NULL, 10);
-                if (!found || a < lo)
-                    lo = a;
-                if (!found || b > hi)
-                    hi = b;
-                found = 1;
-            }
-            if (mm)
-                PQclear(mm);
-            ferry_buf_free(&q);
-        }
-        if (tr)
-            PQclear(tr);
+        wide_range(pg, ferry_opts_str(o, "wide-schema"), ships[i], &lo, &hi, &found);
         if (!found) {
             ferry_warn("ship %s has no rows: nothing to verify", ships[i]);
             continue;

@@ -2,6 +2,7 @@
  * identifiers and names ferry generated itself (ASCII letters, digits, '_'); ship and channel
  * ids, which are data, are reached through ferry.channel_columns and ferry.ship_tables. */
 #include "view.h"
+#include "ferry/pg_ident.h"
 #include "ferry/widecat.h"
 
 #include <stdio.h>
@@ -21,6 +22,62 @@ static int append_safe_literal(ferry_buf_t *b, const char *name)
             return -1;
     ferry_buf_appendf(b, "'%s'", name);
     return 0;
+}
+
+/* The view's columns and FROM over the wide tables: ts and every wide column. */
+static void append_wide_body(ferry_buf_t *sql, const char *wide_schema, PGresult *cols,
+                             PGresult *tables)
+{
+    for (int i = 0; i < PQntuples(cols); i++) {
+        ferry_buf_append_str(sql, ", ");
+        ferry_pg_append_ident(sql, PQgetvalue(cols, i, 1));
+    }
+    ferry_buf_append_str(sql, " FROM ");
+    for (int t = 0; t < PQntuples(tables); t++) {
+        if (t)
+            ferry_buf_append_str(sql, " FULL JOIN ");
+        ferry_pg_ident_qualified(sql, wide_schema, PQgetvalue(tables, t, 0));
+        if (t)
+            ferry_buf_append_str(sql, " USING (ts)");
+    }
+}
+
+/* The view's columns and FROM over the narrow table: one row per ts, each channel's value
+ * as its wide column's type shows it. */
+static ferry_status append_narrow_body(ferry_buf_t *sql, const ferry_narrow_t *src, PGresult *cols,
+                                       PGresult *tables, ferry_err_t *err)
+{
+    for (int i = 0; i < PQntuples(cols); i++) {
+        const char *type = PQgetvalue(cols, i, 2);
+        const char *agg = strcmp(type, "boolean") == 0 ? "bool_or" : "max";
+        const char *val = strcmp(type, "double precision") == 0
+                              ? "coalesce(x.value_double, x.value_long::double precision)"
+                          : strcmp(type, "bigint") == 0
+                              ? "coalesce(x.value_long, CASE WHEN x.value_double ="
+                                " trunc(x.value_double) AND abs(x.value_double) <"
+                                " 9223372036854775807 THEN x.value_double::bigint END)"
+                          : strcmp(type, "boolean") == 0 ? "x.value_bool"
+                                                         : "x.value_text";
+        ferry_buf_appendf(sql, ", %s(CASE WHEN c.column_name = ", agg);
+        if (append_safe_literal(sql, PQgetvalue(cols, i, 1)))
+            return ferry_err_set(err, FERRY_FATAL, "unexpected column name in the catalog");
+        ferry_buf_appendf(sql, " THEN %s END) AS ", val);
+        ferry_pg_append_ident(sql, PQgetvalue(cols, i, 1));
+    }
+    /* the ship by its wide table's catalog row: ship ids are data, never SQL text */
+    ferry_buf_t ship_expr = FERRY_BUF_INIT;
+    ferry_buf_append_str(&ship_expr, "(SELECT ship_id FROM ferry.ship_tables WHERE table_name = ");
+    append_safe_literal(&ship_expr, PQgetvalue(tables, 0, 0));
+    ferry_buf_append_str(&ship_expr, " LIMIT 1)");
+    ferry_narrow_filter_t f = {.ship = ferry_buf_cstr(&ship_expr), .values_only = 1};
+    ferry_buf_append_str(sql, " FROM (");
+    ferry_narrow_select(src, &f, sql);
+    ferry_buf_append_str(sql, ") x JOIN ferry.channel_columns c ON c.ship_id = x.ship_id"
+                              " AND c.channel_id = x.channel_id");
+    ferry_buf_append_str(sql, " WHERE coalesce(x.value_double::text, x.value_long::text,"
+                              " x.value_bool::text, x.value_text) IS NOT NULL GROUP BY x.ts");
+    ferry_buf_free(&ship_expr);
+    return FERRY_OK;
 }
 
 ferry_status ship_view_create(ferry_pg_t *pg, const ferry_narrow_t *src, const char *wide_schema,
@@ -45,8 +102,7 @@ ferry_status ship_view_create(ferry_pg_t *pg, const ferry_narrow_t *src, const c
         return err->status;
     }
     ferry_status st = FERRY_OK;
-    int n = PQntuples(cols), nt = PQntuples(tables);
-    if (n == 0 || nt == 0) {
+    if (PQntuples(cols) == 0 || PQntuples(tables) == 0) {
         st = ferry_err_set(err, FERRY_USAGE, "ship %s has no wide columns yet", ship);
         goto out;
     }
@@ -56,64 +112,15 @@ ferry_status ship_view_create(ferry_pg_t *pg, const ferry_narrow_t *src, const c
     ferry_buf_append_str(&sql, "BEGIN; CREATE SCHEMA IF NOT EXISTS ");
     ferry_pg_append_ident(&sql, view_schema);
     ferry_buf_append_str(&sql, "; DROP VIEW IF EXISTS ");
-    ferry_pg_append_ident(&sql, view_schema);
-    ferry_buf_append_byte(&sql, '.');
-    ferry_pg_append_ident(&sql, vname);
+    ferry_pg_ident_qualified(&sql, view_schema, vname);
     ferry_buf_append_str(&sql, "; CREATE VIEW ");
-    ferry_pg_append_ident(&sql, view_schema);
-    ferry_buf_append_byte(&sql, '.');
-    ferry_pg_append_ident(&sql, vname);
+    ferry_pg_ident_qualified(&sql, view_schema, vname);
     ferry_buf_append_str(&sql, " AS SELECT ts");
-    if (wide) {
-        for (int i = 0; i < n; i++) {
-            ferry_buf_append_str(&sql, ", ");
-            ferry_pg_append_ident(&sql, PQgetvalue(cols, i, 1));
-        }
-        ferry_buf_append_str(&sql, " FROM ");
-        for (int t = 0; t < nt; t++) {
-            if (t)
-                ferry_buf_append_str(&sql, " FULL JOIN ");
-            ferry_pg_append_ident(&sql, wide_schema);
-            ferry_buf_append_byte(&sql, '.');
-            ferry_pg_append_ident(&sql, PQgetvalue(tables, t, 0));
-            if (t)
-                ferry_buf_append_str(&sql, " USING (ts)");
-        }
-    } else {
-        for (int i = 0; i < n; i++) {
-            const char *type = PQgetvalue(cols, i, 2);
-            const char *agg = strcmp(type, "boolean") == 0 ? "bool_or" : "max";
-            const char *val = strcmp(type, "double precision") == 0
-                                  ? "coalesce(x.value_double, x.value_long::double precision)"
-                              : strcmp(type, "bigint") == 0
-                                  ? "coalesce(x.value_long, CASE WHEN x.value_double ="
-                                    " trunc(x.value_double) AND abs(x.value_double) <"
-                                    " 9223372036854775807 THEN x.value_double::bigint END)"
-                              : strcmp(type, "boolean") == 0 ? "x.value_bool"
-                                                             : "x.value_text";
-            ferry_buf_appendf(&sql, ", %s(CASE WHEN c.column_name = ", agg);
-            if (append_safe_literal(&sql, PQgetvalue(cols, i, 1))) {
-                st = ferry_err_set(err, FERRY_FATAL, "unexpected column name in the catalog");
-                ferry_buf_free(&sql);
-                goto out;
-            }
-            ferry_buf_appendf(&sql, " THEN %s END) AS ", val);
-            ferry_pg_append_ident(&sql, PQgetvalue(cols, i, 1));
-        }
-        /* the ship by its wide table's catalog row: ship ids are data, never SQL text */
-        ferry_buf_t ship_expr = FERRY_BUF_INIT;
-        ferry_buf_append_str(&ship_expr,
-                             "(SELECT ship_id FROM ferry.ship_tables WHERE table_name = ");
-        append_safe_literal(&ship_expr, PQgetvalue(tables, 0, 0));
-        ferry_buf_append_str(&ship_expr, " LIMIT 1)");
-        ferry_narrow_filter_t f = {.ship = ferry_buf_cstr(&ship_expr), .values_only = 1};
-        ferry_buf_append_str(&sql, " FROM (");
-        ferry_narrow_select(src, &f, &sql);
-        ferry_buf_append_str(&sql, ") x JOIN ferry.channel_columns c ON c.ship_id = x.ship_id"
-                                   " AND c.channel_id = x.channel_id");
-        ferry_buf_append_str(&sql, " WHERE coalesce(x.value_double::text, x.value_long::text,"
-                                   " x.value_bool::text, x.value_text) IS NOT NULL GROUP BY x.ts");
-        ferry_buf_free(&ship_expr);
+    if (wide)
+        append_wide_body(&sql, wide_schema, cols, tables);
+    else if ((st = append_narrow_body(&sql, src, cols, tables, err))) {
+        ferry_buf_free(&sql);
+        goto out;
     }
     ferry_buf_append_str(&sql, "; COMMIT");
     st = ferry_pg_exec(pg, ferry_buf_cstr(&sql), err);

@@ -653,9 +653,28 @@ ferry_status ferry_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t p
 {
     rd_kafka_resp_err_t e =
         rd_kafka_query_watermark_offsets(rk, topic, partition, low, high, timeout_ms);
+    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+        return ferry_err_set(err, FERRY_USAGE, "%s[%d] does not exist", topic, partition);
     if (e)
-        return ferry_err_set(err, ferry_kafka_classify(e), "watermarks %s[%d]: %s", topic,
+        return ferry_err_set(err, ferry_kafka_classify(e), "offsets of %s[%d]: %s", topic,
                              partition, rd_kafka_err2str(e));
+    return FERRY_OK;
+}
+
+ferry_status ferry_kafka_offsets_for_time(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+                                          int timeout_ms, ferry_err_t *err)
+{
+    if (!parts || parts->cnt == 0)
+        return FERRY_OK;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk, parts, timeout_ms);
+    if (e)
+        return ferry_err_set(err, ferry_kafka_classify(e), "offsets for time: %s",
+                             rd_kafka_err2str(e));
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].err)
+            return ferry_err_set(err, ferry_kafka_classify(parts->elems[i].err),
+                                 "offset for time on %s[%d]: %s", parts->elems[i].topic,
+                                 parts->elems[i].partition, rd_kafka_err2str(parts->elems[i].err));
     return FERRY_OK;
 }
 
@@ -678,11 +697,13 @@ int ferry_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_m
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
     int n = -1;
     if (e) {
-        ferry_err_set(err, ferry_kafka_classify(e), "metadata for %s: %s", topic,
-                      rd_kafka_err2str(e));
-    } else if (md->topic_cnt < 1 || md->topics[0].err) {
-        ferry_err_set(err, FERRY_FATAL, "topic %s: %s", topic,
-                      md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "not found");
+        ferry_err_set(err, ferry_kafka_classify(e) == FERRY_FATAL ? FERRY_FATAL : FERRY_RETRY,
+                      "metadata of topic %s: %s", topic, rd_kafka_err2str(e));
+    } else if (md->topic_cnt < 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        ferry_err_set(err, FERRY_USAGE, "topic %s does not exist", topic);
+    } else if (md->topics[0].err) {
+        ferry_err_set(err, ferry_kafka_classify(md->topics[0].err), "topic %s: %s", topic,
+                      rd_kafka_err2str(md->topics[0].err));
     } else {
         n = md->topics[0].partition_cnt;
     }

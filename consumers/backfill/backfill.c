@@ -24,7 +24,7 @@
 #include "ferry/avro.h"
 #include "ferry/decoder.h"
 #include "ferry/dlq.h"
-#include "ferry/groups.h"
+#include "ferry/until.h"
 #include "ferry/kafka.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"

@@ -20,7 +20,7 @@
 #include "ferry/command.h"
 #include "ferry/decoder.h"
 #include "ferry/dlq.h"
-#include "ferry/groups.h"
+#include "ferry/until.h"
 #include "ferry/kafka.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"

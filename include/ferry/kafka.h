@@ -215,16 +215,26 @@ typedef struct ferry_topic_spec {
 ferry_status ferry_kafka_create_topics(const ferry_opts_t *o, const ferry_topic_spec_t *specs,
                                        size_t n, ferry_err_t *err);
 
-/* Low and high watermark of one partition. */
+/* Low (start) and high (end) watermark of one partition, asked through rk (any client
+ * handle) within timeout_ms. A topic or partition that does not exist -> FERRY_USAGE; Kafka
+ * not answering -> FERRY_RETRY; else as ferry_kafka_classify(). */
 ferry_status ferry_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
                                     int64_t *low, int64_t *high, int timeout_ms, ferry_err_t *err);
+
+/* For every element of `parts` (the caller's list; its offset field holds a timestamp in ms
+ * since the epoch on input) stores the earliest offset whose record timestamp is >= that
+ * time, or -1 when no such record exists (the time is past the last record). */
+ferry_status ferry_kafka_offsets_for_time(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+                                          int timeout_ms, ferry_err_t *err);
 
 /* The value of topic config `name` (e.g. "max.message.bytes") as the broker reports it,
  * defaults included, into out ("" when the broker does not know it). Uses rk's connection. */
 ferry_status ferry_kafka_topic_config(rd_kafka_t *rk, const char *topic, const char *name,
                                       char *out, size_t outsz, int timeout_ms, ferry_err_t *err);
 
-/* Number of partitions of `topic` (-1 with *err when unknown). */
+/* Number of partitions of `topic`, asked through rk within timeout_ms; -1 with *err:
+ * FERRY_USAGE for a name Kafka refuses or a topic that does not exist, FERRY_RETRY when the
+ * brokers did not answer, else as ferry_kafka_classify(). */
 int ferry_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
                                 ferry_err_t *err);
 /* FERRY_OK when `topic` exists (asked through rk, up to 10 s); otherwise an error whose

@@ -1,5 +1,5 @@
-/* test_groups.c - lib/groups.c against the real broker, on records whose timestamps the
- * test sets itself, so the reset targets are known to the offset:
+/* test_groups.c - lib/groups.c and lib/reset.c against the real broker, on records whose
+ * timestamps the test sets itself, so the reset targets are known to the offset:
  *   - a time target is the FIRST offset whose timestamp is >= the time (duplicates, exact
  *     hits, one millisecond after), the end offset where no record is that late;
  *   - earliest/latest/offsets, restricted to some partitions, leave the others alone;
@@ -17,6 +17,7 @@
 
 #include "ferry/groups.h"
 #include "ferry/kafka.h"
+#include "ferry/reset.h"
 #include "it.h"
 
 /* partition 0: offsets 0..4 at base + 0, 1000, 1000, 2000, 5000 ms
@@ -83,7 +84,7 @@ static int64_t committed(fixture_t *f, int32_t part)
 {
     rd_kafka_topic_partition_list_t *l = NULL;
     ferry_err_t err;
-    assert_int_equal(ferry_group_committed(f->g, f->group, f->topic, &l, &err), FERRY_OK);
+    assert_int_equal(ferry_groups_committed(f->g, f->group, f->topic, &l, &err), FERRY_OK);
     const rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(l, f->topic, part);
     int64_t v = p ? p->offset : -1;
     rd_kafka_topic_partition_list_destroy(l);
@@ -98,7 +99,7 @@ static void reset_expect(fixture_t *f, const ferry_reset_target_t *t, int dry, i
     ferry_reset_plan_t *plan = NULL;
     ferry_err_t err;
     int64_t before0 = committed(f, 0), before1 = committed(f, 1);
-    ferry_status st = ferry_group_reset(f->g, f->group, f->topic, t, dry, &plan, &err);
+    ferry_status st = ferry_reset_group(f->g, f->group, f->topic, t, dry, &plan, &err);
     if (st != FERRY_OK)
         fail_msg("reset: %s", err.msg);
     assert_non_null(plan);
@@ -128,19 +129,21 @@ static void test_offsets_and_partitions(void **state)
     fixture_t *f = *state;
     int64_t lo, hi;
     ferry_err_t err;
-    assert_int_equal(ferry_groups_watermarks(f->g, f->topic, 0, &lo, &hi, &err), FERRY_OK);
+    rd_kafka_t *rk = ferry_groups_rk(f->g);
+    int tmo = ferry_groups_timeout_ms(f->g);
+    assert_int_equal(ferry_kafka_watermarks(rk, f->topic, 0, &lo, &hi, tmo, &err), FERRY_OK);
     assert_int_equal(lo, 0);
     assert_int_equal(hi, 5);
-    assert_int_equal(ferry_groups_partition_count(f->g, f->topic, &err), 2);
+    assert_int_equal(ferry_kafka_partition_count(rk, f->topic, tmo, &err), 2);
     /* a name librdkafka gives no handle for is an error, not metadata of every topic and a
      * NULL handle destroyed */
     char longname[300];
     memset(longname, 'x', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
-    assert_int_equal(ferry_groups_partition_count(f->g, "", &err), -1);
+    assert_int_equal(ferry_kafka_partition_count(rk, "", tmo, &err), -1);
     if (err.status != FERRY_USAGE)
         fail_msg("status %d: %s", err.status, err.msg);
-    assert_int_equal(ferry_groups_partition_count(f->g, longname, &err), -1);
+    assert_int_equal(ferry_kafka_partition_count(rk, longname, tmo, &err), -1);
     /* a group that never existed has no offsets and can be given some */
     assert_int_equal(committed(f, 0), -1);
     int32_t parts[] = {0};
@@ -160,7 +163,7 @@ static void test_offsets_and_partitions(void **state)
     int64_t big[] = {99};
     ferry_reset_target_t clamp = {FERRY_RESET_OFFSETS, 0, parts, big, 1};
     ferry_reset_plan_t *plan = NULL;
-    assert_int_equal(ferry_group_reset(f->g, f->group, f->topic, &clamp, 0, &plan, &err), FERRY_OK);
+    assert_int_equal(ferry_reset_group(f->g, f->group, f->topic, &clamp, 0, &plan, &err), FERRY_OK);
     assert_int_equal(plan->rows[0].target, 5);
     assert_non_null(plan->rows[0].note);
     ferry_reset_plan_free(plan);
@@ -169,13 +172,13 @@ static void test_offsets_and_partitions(void **state)
     int64_t badoffs[] = {1, 1};
     ferry_reset_target_t t2 = {FERRY_RESET_OFFSETS, 0, bad, badoffs, 2};
     plan = (ferry_reset_plan_t *)1;
-    assert_int_equal(ferry_group_reset(f->g, f->group, f->topic, &t2, 0, &plan, &err), FERRY_USAGE);
+    assert_int_equal(ferry_reset_group(f->g, f->group, f->topic, &t2, 0, &plan, &err), FERRY_USAGE);
     assert_null(plan);
     assert_non_null(strstr(err.msg, "partition 2"));
     assert_int_equal(committed(f, 0), 5); /* unchanged by the refused call */
     char nope[160];
     snprintf(nope, sizeof nope, "%s.nope", f->topic);
-    assert_int_equal(ferry_group_reset(f->g, f->group, nope, &earliest, 1, NULL, &err),
+    assert_int_equal(ferry_reset_group(f->g, f->group, nope, &earliest, 1, NULL, &err),
                      FERRY_USAGE);
 }
 
@@ -193,14 +196,14 @@ static void test_time_targets(void **state)
     t.time_ms = f->base + 1001;
     reset_expect(f, &t, 0, 3, 0);
     /* one microsecond after a record's millisecond is after that record */
-    assert_int_equal(ferry_groups_time_ms(1000), 1);
-    assert_int_equal(ferry_groups_time_ms(1001), 2);
-    assert_int_equal(ferry_groups_time_ms(0), 0);
-    assert_int_equal(ferry_groups_time_ms(-1), 0);
-    assert_int_equal(ferry_groups_time_ms(-1001), -1);
+    assert_int_equal(ferry_reset_time_ms(1000), 1);
+    assert_int_equal(ferry_reset_time_ms(1001), 2);
+    assert_int_equal(ferry_reset_time_ms(0), 0);
+    assert_int_equal(ferry_reset_time_ms(-1), 0);
+    assert_int_equal(ferry_reset_time_ms(-1001), -1);
     t.time_ms = f->base + 1000;
     reset_expect(f, &t, 1, 1, 0);
-    t.time_ms = ferry_groups_time_ms((f->base + 1000) * 1000 + 1);
+    t.time_ms = ferry_reset_time_ms((f->base + 1000) * 1000 + 1);
     reset_expect(f, &t, 1, 3, 0);
     /* between partition 1's records */
     t.time_ms = f->base + 3500;
@@ -209,7 +212,7 @@ static void test_time_targets(void **state)
     t.time_ms = f->base + 4500;
     ferry_reset_plan_t *plan = NULL;
     ferry_err_t err;
-    assert_int_equal(ferry_group_reset(f->g, f->group, f->topic, &t, 1, &plan, &err), FERRY_OK);
+    assert_int_equal(ferry_reset_group(f->g, f->group, f->topic, &t, 1, &plan, &err), FERRY_OK);
     assert_int_equal(plan->rows[0].target, 4);
     assert_null(plan->rows[0].note);
     assert_int_equal(plan->rows[1].target, 2);
@@ -227,7 +230,7 @@ static void test_time_targets(void **state)
     ferry_reset_plan_free(plan);
     /* after everything: the end offsets, through the one-call entry for rollback */
     t.time_ms = f->base + 60000;
-    assert_int_equal(ferry_group_reset_opts(f->o, f->group, f->topic, &t, 0, &plan, &err),
+    assert_int_equal(ferry_reset_group_opts(f->o, f->group, f->topic, &t, 0, &plan, &err),
                      FERRY_OK);
     assert_true(plan->applied);
     ferry_reset_plan_free(plan);
@@ -257,18 +260,18 @@ static void test_refused_while_active(void **state)
     assert_int_equal(a->cnt, 2);
     rd_kafka_topic_partition_list_destroy(a);
 
-    ferry_group_desc_t *d = NULL;
-    assert_int_equal(ferry_group_describe(f->g, f->group, &d, &err), FERRY_OK);
-    assert_true(ferry_group_desc_active(d));
+    ferry_groups_desc_t *d = NULL;
+    assert_int_equal(ferry_groups_describe(f->g, f->group, &d, &err), FERRY_OK);
+    assert_true(ferry_groups_desc_active(d));
     assert_int_equal(d->nmembers, 1);
     assert_string_equal(d->members[0].client_id, "it-groups-member");
     assert_int_equal(d->members[0].assignment->cnt, 2);
-    ferry_group_desc_free(d);
+    ferry_groups_desc_free(d);
 
     int64_t before0 = committed(f, 0), before1 = committed(f, 1);
     ferry_reset_target_t t = {FERRY_RESET_EARLIEST, 0, NULL, NULL, 0};
     ferry_reset_plan_t *plan = NULL;
-    assert_int_equal(ferry_group_reset(f->g, f->group, f->topic, &t, 0, &plan, &err), FERRY_FATAL);
+    assert_int_equal(ferry_reset_group(f->g, f->group, f->topic, &t, 0, &plan, &err), FERRY_FATAL);
     assert_non_null(plan);
     assert_true(plan->refused);
     assert_false(plan->applied);
@@ -279,19 +282,19 @@ static void test_refused_while_active(void **state)
     /* The broker, too, refuses an alter while the member is there. */
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, f->topic, 0)->offset = 0;
-    assert_int_not_equal(ferry_group_alter(f->g, f->group, l, &err), FERRY_OK);
+    assert_int_not_equal(ferry_groups_alter(f->g, f->group, l, &err), FERRY_OK);
     assert_int_equal(committed(f, 0), before0);
 
     assert_int_equal(ferry_consumer_close(c, &err), FERRY_OK);
     for (int i = 0; i < 100; i++) {
-        assert_int_equal(ferry_group_describe(f->g, f->group, &d, &err), FERRY_OK);
-        int active = ferry_group_desc_active(d);
-        ferry_group_desc_free(d);
+        assert_int_equal(ferry_groups_describe(f->g, f->group, &d, &err), FERRY_OK);
+        int active = ferry_groups_desc_active(d);
+        ferry_groups_desc_free(d);
         if (!active)
             break;
         ferry_sleep_ms(200);
     }
-    assert_int_equal(ferry_group_alter(f->g, f->group, l, &err), FERRY_OK);
+    assert_int_equal(ferry_groups_alter(f->g, f->group, l, &err), FERRY_OK);
     rd_kafka_topic_partition_list_destroy(l);
     reset_expect(f, &t, 0, 0, 0);
 }
@@ -299,7 +302,7 @@ static void test_refused_while_active(void **state)
 static void test_list_groups(void **state)
 {
     fixture_t *f = *state;
-    ferry_group_listing_t *l = NULL;
+    ferry_groups_listing_t *l = NULL;
     size_t n = 0;
     ferry_err_t err;
     assert_int_equal(ferry_groups_list(f->g, &l, &n, &err), FERRY_OK);
@@ -311,7 +314,7 @@ static void test_list_groups(void **state)
             found = 1;
     }
     assert_true(found);
-    ferry_group_listings_free(l, n);
+    ferry_groups_listings_free(l, n);
 }
 
 static void test_unreachable(void **state)
@@ -324,8 +327,8 @@ static void test_unreachable(void **state)
     assert_int_equal(ferry_opts_parse(o, 3, argv, &err), FERRY_OK);
     ferry_groups_t *g = ferry_groups_new(o, 1500, &err);
     assert_non_null(g);
-    ferry_group_desc_t *d = NULL;
-    assert_int_equal(ferry_group_describe(g, "x", &d, &err), FERRY_RETRY);
+    ferry_groups_desc_t *d = NULL;
+    assert_int_equal(ferry_groups_describe(g, "x", &d, &err), FERRY_RETRY);
     assert_null(d);
     ferry_groups_destroy(g);
     ferry_opts_destroy(o);
