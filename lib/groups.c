@@ -3,6 +3,7 @@
 #include "ferry/groups.h"
 #include "ferry/buf.h"
 #include "ferry/kafka.h"
+#include "ferry/lifecycle.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +24,15 @@ static char *xstrdup(const char *s)
 
 ferry_groups_t *ferry_groups_new(const ferry_opts_t *o, int timeout_ms, ferry_err_t *err)
 {
-    /* A consumer handle without group.id joins no group; it never asks the broker to
-     * auto-create a topic it merely looks at. */
-    static const char *const defaults[] = {"allow.auto.create.topics", "false", NULL};
+    /* A consumer handle that never subscribes joins no group; it never asks the broker to
+     * auto-create a topic it merely looks at, and commits nothing. It has a group id of its
+     * own all the same: librdkafka 2.0 (Debian 12's) answers a "not coordinator" reply to
+     * ListConsumerGroupOffsets (a broker still loading its group coordinator, as right after
+     * it starts) by re-querying the handle's own group's coordinator, and a handle without a
+     * group crashes there (confluentinc/librdkafka#5040). */
+    static const char *const defaults[] = {
+        "allow.auto.create.topics", "false", "group.id", "ferry.admin",
+        "enable.auto.commit",       "false", NULL};
     rd_kafka_conf_t *conf = ferry_kafka_conf_new(o, defaults, err);
     if (!conf)
         return NULL;
@@ -283,8 +290,8 @@ const char *ferry_groups_desc_members_str(const ferry_groups_desc_t *d, char *bu
 
 /* ---- offsets ---------------------------------------------------------------------------- */
 
-ferry_status ferry_groups_committed(ferry_groups_t *g, const char *group, const char *topic,
-                                    rd_kafka_topic_partition_list_t **out, ferry_err_t *err)
+static ferry_status committed_once(ferry_groups_t *g, const char *group, const char *topic,
+                                   rd_kafka_topic_partition_list_t **out, ferry_err_t *err)
 {
     ferry_err_t local;
     if (!err)
@@ -338,6 +345,20 @@ ferry_status ferry_groups_committed(ferry_groups_t *g, const char *group, const 
     rd_kafka_AdminOptions_destroy(ao);
     rd_kafka_queue_destroy(q);
     return st;
+}
+
+ferry_status ferry_groups_committed(ferry_groups_t *g, const char *group, const char *topic,
+                                    rd_kafka_topic_partition_list_t **out, ferry_err_t *err)
+{
+    /* A broker still loading its group coordinator (just started, or the coordinator moved)
+     * answers "not coordinator" / "load in progress" for a while: asked again within the
+     * handle's timeout. */
+    int64_t until = ferry_mono_ms() + g->timeout_ms;
+    for (int wait = 100;; wait = wait < 1000 ? wait * 2 : 1000) {
+        ferry_status st = committed_once(g, group, topic, out, err);
+        if (st != FERRY_RETRY || ferry_mono_ms() + wait >= until || ferry_sleep_ms(wait) != 0)
+            return st;
+    }
 }
 
 ferry_status ferry_groups_alter(ferry_groups_t *g, const char *group,
