@@ -14,7 +14,6 @@
 #include "ferry/migration.h"
 #include "ferry/options.h"
 #include "ferry/pg.h"
-#include "ferry/pg_ident.h"
 #include "ferry/reset.h"
 #include "ferry/timeparse.h"
 #include "ferry/topics.h"
@@ -76,7 +75,7 @@ static ferry_status delete_wide_rows(ferry_pg_t *pg, const char *wide_schema, PG
     for (int i = 0; i < PQntuples(tables); i++) {
         ferry_buf_t sql = FERRY_BUF_INIT;
         ferry_buf_append_str(&sql, "DELETE FROM ");
-        ferry_pg_ident_qualified(&sql, wide_schema, PQgetvalue(tables, i, 0));
+        ferry_pg_append_qualified(&sql, wide_schema, PQgetvalue(tables, i, 0));
         ferry_buf_append_str(&sql, " WHERE ts >= $1::timestamptz");
         const char *p3[] = {sincep};
         PGresult *res = ferry_pg_query(pg, ferry_buf_cstr(&sql), 1, p3, err);

@@ -14,7 +14,6 @@
 #include "ferry/migration.h"
 #include "ferry/options.h"
 #include "ferry/pg.h"
-#include "ferry/pg_ident.h"
 #include "ferry/timeparse.h"
 #include "view.h"
 
@@ -83,7 +82,7 @@ static int wide_set(PGresult *cols, const char *wide_schema, ferry_buf_t *sql, c
             first = 0;
             ferry_buf_append_str(sql, "SELECT (extract(epoch FROM t.ts) * 1000000)::bigint AS us,"
                                       " v.ch, v.val FROM ");
-            ferry_pg_ident_qualified(sql, wide_schema, table);
+            ferry_pg_append_qualified(sql, wide_schema, table);
             ferry_buf_append_str(sql, " t CROSS JOIN LATERAL (VALUES ");
             cur = table;
         } else {
@@ -288,7 +287,7 @@ static void wide_range(ferry_pg_t *pg, const char *wide_schema, const char *ship
         ferry_buf_t q = FERRY_BUF_INIT;
         ferry_buf_append_str(&q, "SELECT (extract(epoch FROM min(ts)) * 1000000)::bigint,"
                                  " (extract(epoch FROM max(ts)) * 1000000)::bigint FROM ");
-        ferry_pg_ident_qualified(&q, wide_schema, PQgetvalue(tr, k, 0));
+        ferry_pg_append_qualified(&q, wide_schema, PQgetvalue(tr, k, 0));
         PGresult *mm = ferry_pg_query(pg, ferry_buf_cstr(&q), 0, NULL, &err);
         if (mm && !PQgetisnull(mm, 0, 0)) {
             int64_t a = strtoll(PQgetvalue(mm, 0, 0), NULL, 10);

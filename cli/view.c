@@ -2,7 +2,7 @@
  * identifiers and names ferry generated itself (ASCII letters, digits, '_'); ship and channel
  * ids, which are data, are reached through ferry.channel_columns and ferry.ship_tables. */
 #include "view.h"
-#include "ferry/pg_ident.h"
+#include "ferry/pg.h"
 #include "ferry/widecat.h"
 
 #include <stdio.h>
@@ -36,7 +36,7 @@ static void append_wide_body(ferry_buf_t *sql, const char *wide_schema, PGresult
     for (int t = 0; t < PQntuples(tables); t++) {
         if (t)
             ferry_buf_append_str(sql, " FULL JOIN ");
-        ferry_pg_ident_qualified(sql, wide_schema, PQgetvalue(tables, t, 0));
+        ferry_pg_append_qualified(sql, wide_schema, PQgetvalue(tables, t, 0));
         if (t)
             ferry_buf_append_str(sql, " USING (ts)");
     }
@@ -112,9 +112,9 @@ ferry_status ship_view_create(ferry_pg_t *pg, const ferry_narrow_t *src, const c
     ferry_buf_append_str(&sql, "BEGIN; CREATE SCHEMA IF NOT EXISTS ");
     ferry_pg_append_ident(&sql, view_schema);
     ferry_buf_append_str(&sql, "; DROP VIEW IF EXISTS ");
-    ferry_pg_ident_qualified(&sql, view_schema, vname);
+    ferry_pg_append_qualified(&sql, view_schema, vname);
     ferry_buf_append_str(&sql, "; CREATE VIEW ");
-    ferry_pg_ident_qualified(&sql, view_schema, vname);
+    ferry_pg_append_qualified(&sql, view_schema, vname);
     ferry_buf_append_str(&sql, " AS SELECT ts");
     if (wide)
         append_wide_body(&sql, wide_schema, cols, tables);

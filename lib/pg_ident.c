@@ -1,8 +1,8 @@
-/* pg_ident.c - schema-qualified names from stored parts (see include/ferry/pg_ident.h). */
-#include "ferry/pg_ident.h"
+/* pg_ident.c - a schema-qualified name from its two stored parts (ferry_pg_append_qualified,
+ * include/ferry/pg.h). */
 #include "ferry/pg.h"
 
-void ferry_pg_ident_qualified(ferry_buf_t *b, const char *schema, const char *name)
+void ferry_pg_append_qualified(ferry_buf_t *b, const char *schema, const char *name)
 {
     ferry_pg_append_ident(b, schema);
     ferry_buf_append_byte(b, '.');

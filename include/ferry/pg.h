@@ -95,6 +95,12 @@ ferry_status ferry_pg_query_value(ferry_pg_t *pg, const char *sql, int nparams,
 char *ferry_pg_quote_ident(const char *name);
 /* Appends the quoted identifier to a buffer. */
 void ferry_pg_append_ident(ferry_buf_t *b, const char *name);
+/* Appends "schema"."name" to b from its two parts as stored, each quoted as
+ * ferry_pg_append_ident quotes it: a schema named by an option such as --wide-schema (ferry
+ * creates it with exactly that name) and a table or view name from ferry's catalog. Neither part
+ * is SQL text, so nothing is parsed or case-folded ("Ops" stays "Ops"); for a name users write as
+ * SQL (--narrow-table ops.narrow) use ferry_pg_quote_qualified. (lib/pg_ident.c) */
+void ferry_pg_append_qualified(ferry_buf_t *b, const char *schema, const char *name);
 /* Parses an SQL name as psql and pg_dump -t take it: "table" or "schema.table", each part an
  * identifier, unquoted (ASCII letters folded to lower case) or double-quoted (exact, with ""
  * for a quote). *schema (NULL when not given) and *name are new strings. FERRY_USAGE on a
