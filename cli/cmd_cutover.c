@@ -25,31 +25,24 @@ static const ferry_opt_t cutover_opts[] = {
 
 int cmd_cutover(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "--ship SHIP [--undo] --pg CONNINFO",
-        "Points the ship's reader view (<view-schema>.ship_<name>) at its wide tables; --undo "
-        "points it back at the narrow table. Refused unless the ship's latest `ferry verify` "
-        "passed after its last rollback.",
-        cutover_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(argv[0], "--ship SHIP [--undo] --pg CONNINFO",
+                       "Points the ship's reader view (<view-schema>.ship_<name>) at its wide "
+                       "tables; --undo points it back at the narrow table. Refused unless the "
+                       "ship's latest `ferry verify` passed after its last rollback.",
+                       cutover_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    if ((rc = ferry_cmd_connect(&cmd, "ferry cutover", NULL)) >= 0)
+        return ferry_cmd_end(&cmd, rc);
+    ferry_opts_t *o = cmd.o;
+    ferry_pg_t *pg = cmd.pg;
     const char *ship = ferry_opts_str(o, "ship");
     int undo = ferry_opts_bool(o, "undo");
     ferry_err_t err;
-    if (!ferry_opts_str(o, "pg")) {
-        fprintf(stderr, "%s: --pg is required\n", argv[0]);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
-    }
-    ferry_pg_t *pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry cutover", NULL, &err);
-    if (!pg) {
-        ferry_error("%s", err.msg);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_UNAVAILABLE;
-    }
     ferry_narrow_t src;
     memset(&src, 0, sizeof src);
     rc = FERRY_EXIT_OK;
@@ -98,7 +91,5 @@ int cmd_cutover(int argc, char **argv)
            ferry_opts_str(o, "view-schema"), vname, undo ? "narrow" : "wide");
 out:
     ferry_narrow_close(&src);
-    ferry_pg_close(pg);
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }

@@ -105,23 +105,25 @@ static int parse_list(const char *spec, int with_offsets, int32_t **parts, int64
 
 int cmd_replay(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0],
-        "--group G --topic T (--to-time TIME | --to-offset P:O[,P:O...] | --earliest | "
-        "--latest) [--dry-run] [options]",
-        "Resets a consumer group's committed offsets on one topic, as kafka-consumer-groups "
-        "--reset-offsets does, and prints the plan: partition, current committed offset, new "
-        "offset, difference. --to-time picks the earliest offset whose record timestamp is at "
-        "or after TIME (the end offset where there is none); --to-offset sets the partitions "
-        "named and leaves the others alone. Refused (exit 1, naming the members) while the "
-        "group has active members, also with --dry-run. Exit 0 when the offsets were reset "
-        "(or, with --dry-run, could be).",
-        replay_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(
+            argv[0],
+            "--group G --topic T (--to-time TIME | --to-offset P:O[,P:O...] | --earliest | "
+            "--latest) [--dry-run] [options]",
+            "Resets a consumer group's committed offsets on one topic, as kafka-consumer-groups "
+            "--reset-offsets does, and prints the plan: partition, current committed offset, new "
+            "offset, difference. --to-time picks the earliest offset whose record timestamp is at "
+            "or after TIME (the end offset where there is none); --to-offset sets the partitions "
+            "named and leaves the others alone. Refused (exit 1, naming the members) while the "
+            "group has active members, also with --dry-run. Exit 0 when the offsets were reset "
+            "(or, with --dry-run, could be).",
+            replay_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    ferry_opts_t *o = cmd.o;
     const char *prog = argv[0];
     int32_t *parts = NULL;
     int64_t *offs = NULL;
@@ -201,6 +203,5 @@ out:
     ferry_groups_destroy(g);
     free(parts);
     free(offs);
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }

@@ -167,43 +167,39 @@ static int replay_since(ferry_groups_t *g, const char *group, const char *topic,
 
 int cmd_rollback(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "--ship SHIP [--since TIME] --pg CONNINFO [--group G --topic T]",
-        "Undoes the migration of one ship (or its part from TIME on): the reader view goes back "
-        "to the narrow table, the ship's wide rows are deleted (from TIME on), its backfill "
-        "chunks are forgotten, and with --since the dual-write group replays realtime from TIME. "
-        "The narrow table is never touched. Refused while the dual-write group has members.",
-        rollback_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(
+            argv[0], "--ship SHIP [--since TIME] --pg CONNINFO [--group G --topic T]",
+            "Undoes the migration of one ship (or its part from TIME on): the reader view goes "
+            "back to the narrow table, the ship's wide rows are deleted (from TIME on), its "
+            "backfill chunks are forgotten, and with --since the dual-write group replays "
+            "realtime from TIME. The narrow table is never touched. Refused while the dual-write "
+            "group has members.",
+            rollback_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    ferry_opts_t *o = cmd.o;
     const char *ship = ferry_opts_str(o, "ship"), *since = ferry_opts_str(o, "since");
     const char *group = ferry_opts_str(o, "group"), *topic = ferry_opts_str(o, "topic");
     ferry_err_t err;
     int64_t since_us = 0;
-    if (!ferry_opts_str(o, "pg") ||
-        (since && ferry_ts_parse(since, strlen(since), FERRY_TS_AUTO, &since_us, &err))) {
-        fprintf(stderr, "%s: %s\n", argv[0], since ? err.msg : "--pg is required");
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
-    }
+    if (!ferry_opts_str(o, "pg"))
+        return ferry_cmd_end(&cmd, ferry_cmd_usage(&cmd, "--pg is required (or FERRY_PG_URL)"));
+    if (since && ferry_ts_parse(since, strlen(since), FERRY_TS_AUTO, &since_us, &err))
+        return ferry_cmd_end(&cmd, ferry_cmd_usage(&cmd, "%s", err.msg));
     /* 1. refuse while the group runs: its workers would write the rows back */
     ferry_groups_t *g = NULL;
-    if ((rc = refuse_if_active(o, argv[0], group, &g)) >= 0) {
-        ferry_opts_destroy(o);
-        return rc;
-    }
-    ferry_pg_t *pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry rollback", NULL, &err);
+    if ((rc = refuse_if_active(o, argv[0], group, &g)) >= 0)
+        return ferry_cmd_end(&cmd, rc);
     ferry_narrow_t src;
     memset(&src, 0, sizeof src);
-    rc = FERRY_EXIT_OK;
-    if (!pg) {
-        ferry_error("%s", err.msg);
-        rc = FERRY_EXIT_UNAVAILABLE;
+    if ((rc = ferry_cmd_connect(&cmd, "ferry rollback", NULL)) >= 0)
         goto out;
-    }
+    ferry_pg_t *pg = cmd.pg;
+    rc = FERRY_EXIT_OK;
     if (ferry_mig_setup(pg, &err) ||
         ferry_narrow_open(pg, &src, ferry_opts_str(o, "narrow-table"),
                           ferry_opts_str(o, "narrow-columns"),
@@ -234,8 +230,6 @@ int cmd_rollback(int argc, char **argv)
         rc = replay_since(g, group, topic, since_us);
 out:
     ferry_narrow_close(&src);
-    ferry_pg_close(pg);
     ferry_groups_destroy(g);
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }

@@ -174,18 +174,20 @@ static int check_one(const src_t *cur, const set_t *hist)
 
 static int schemas_check(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "[--dir DIR]",
-        "Checks that every schema can read what each of its released versions wrote (Avro "
-        "schema resolution: BACKWARD compatibility), and that the latest released version in "
-        "history/ is the current file. Exit 0 when all hold, 1 when one does not (each "
-        "failure names the schema, the version and the field).",
-        check_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(
+            argv[0], "[--dir DIR]",
+            "Checks that every schema can read what each of its released versions wrote (Avro "
+            "schema resolution: BACKWARD compatibility), and that the latest released version in "
+            "history/ is the current file. Exit 0 when all hold, 1 when one does not (each "
+            "failure names the schema, the version and the field).",
+            check_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    ferry_opts_t *o = cmd.o;
     set_t cur = {0}, hist = {0};
     const char *dir = ferry_opts_str(o, "dir");
     rc = FERRY_EXIT_OK;
@@ -209,8 +211,7 @@ static int schemas_check(int argc, char **argv)
         rc = FERRY_EXIT_FAILED;
     set_free(&cur);
     set_free(&hist);
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }
 
 int cmd_schemas(int argc, char **argv)
@@ -220,16 +221,19 @@ int cmd_schemas(int argc, char **argv)
         argv[1] = prog;
         return schemas_check(argc - 1, argv + 1);
     }
-    ferry_opts_t *o = ferry_opts_new(argv[0], "[--show NAME]\n       ferry schemas check --help",
-                                     "Lists the embedded Avro schemas and their fingerprints; "
-                                     "`check` checks their compatibility with the released "
-                                     "versions (see `ferry schemas check --help`).",
-                                     schemas_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc =
+        ferry_cmd_begin(&cmd,
+                        ferry_opts_new(argv[0], "[--show NAME]\n       ferry schemas check --help",
+                                       "Lists the embedded Avro schemas and their "
+                                       "fingerprints; `check` checks their compatibility "
+                                       "with the released versions (see `ferry schemas "
+                                       "check --help`).",
+                                       schemas_opts),
+                        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    ferry_opts_t *o = cmd.o;
     rc = FERRY_EXIT_OK;
     const char *show = ferry_opts_str(o, "show");
     if (show) {
@@ -248,6 +252,5 @@ int cmd_schemas(int argc, char **argv)
                    (unsigned long long)ferry_schema_fingerprint(s));
         }
     }
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }

@@ -28,16 +28,18 @@ static const ferry_opt_t setup_opts[] = {
 
 int cmd_setup(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "[options]",
-        "Creates ferry's topics (data topics with --partitions, their .dlq topics, and the "
-        "compacted crawl progress topic) and, when --pg is given, ferry's PostgreSQL schema.",
-        setup_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(argv[0], "[options]",
+                       "Creates ferry's topics (data topics with --partitions, their .dlq topics, "
+                       "and the compacted crawl progress topic) and, when --pg is given, ferry's "
+                       "PostgreSQL schema.",
+                       setup_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    ferry_opts_t *o = cmd.o;
     ferry_err_t err;
     rc = FERRY_EXIT_OK;
     if (!ferry_opts_bool(o, "skip-kafka")) {
@@ -64,29 +66,21 @@ int cmd_setup(int argc, char **argv)
         ferry_status cst = ferry_kafka_create_topics(o, specs, n, &err);
         free(specs);
         free(dlq);
-        if (cst != FERRY_OK) {
-            ferry_error("%s", err.msg);
-            rc = ferry_exit_for(err.status);
-            goto out;
-        }
+        if (cst != FERRY_OK)
+            return ferry_cmd_end(&cmd, ferry_cmd_fail(&err));
         ferry_info("topics ready (%zu)", n);
     }
     if (!ferry_opts_bool(o, "skip-pg") && ferry_opts_str(o, "pg")) {
-        ferry_pg_t *pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry setup", NULL, &err);
-        if (!pg) {
-            ferry_error("%s", err.msg);
-            rc = FERRY_EXIT_UNAVAILABLE;
-            goto out;
-        }
-        if (ferry_pg_exec(pg, "CREATE SCHEMA IF NOT EXISTS " FERRY_PG_SCHEMA, &err) != FERRY_OK) {
+        if ((rc = ferry_cmd_connect(&cmd, "ferry setup", NULL)) >= 0)
+            return ferry_cmd_end(&cmd, rc);
+        rc = FERRY_EXIT_OK;
+        if (ferry_pg_exec(cmd.pg, "CREATE SCHEMA IF NOT EXISTS " FERRY_PG_SCHEMA, &err) !=
+            FERRY_OK) {
             ferry_error("%s", err.msg);
             rc = FERRY_EXIT_FAILED;
         } else {
             ferry_info("PostgreSQL schema " FERRY_PG_SCHEMA " ready");
         }
-        ferry_pg_close(pg);
     }
-out:
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }

@@ -73,27 +73,28 @@ const char *status_jstr(const json_t *o, const char *key, const char *def)
 
 int cmd_status(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "[--pg CONNINFO] [--group G ...] [--json] [options]",
-        "Shows where ferry stands. Kafka: each of ferry's consumer groups (names starting with "
-        "--group-prefix, or those given with --group) with its state, members and, per "
-        "partition it has committed offsets for, the committed offset, end offset and lag. "
-        "PostgreSQL (with --pg): each ship's migration state (legacy, dual_writing, "
-        "backfilling, backfilled, verified, verify_failed, cut_over, rolled_back), cutoff, "
-        "backfill chunks done/failed/total with progress and ETA, and its last verify result. "
-        "Tables not created yet are reported, not errors. Exit 3 when Kafka or PostgreSQL "
-        "cannot be reached, 1 when a query fails.",
-        status_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(
+            argv[0], "[--pg CONNINFO] [--group G ...] [--json] [options]",
+            "Shows where ferry stands. Kafka: each of ferry's consumer groups (names starting with "
+            "--group-prefix, or those given with --group) with its state, members and, per "
+            "partition it has committed offsets for, the committed offset, end offset and lag. "
+            "PostgreSQL (with --pg): each ship's migration state (legacy, dual_writing, "
+            "backfilling, backfilled, verified, verify_failed, cut_over, rolled_back), cutoff, "
+            "backfill chunks done/failed/total with progress and ETA, and its last verify result. "
+            "Tables not created yet are reported, not errors. Exit 3 when Kafka or PostgreSQL "
+            "cannot be reached, 1 when a query fails.",
+            status_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    ferry_opts_t *o = cmd.o;
     const char *mode = ferry_opts_str(o, "legacy-scan");
     if (strcmp(mode, "auto") != 0 && strcmp(mode, "full") != 0 && strcmp(mode, "off") != 0) {
         fprintf(stderr, "%s: --legacy-scan must be auto, full or off\n", argv[0]);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
+        return ferry_cmd_end(&cmd, FERRY_EXIT_USAGE);
     }
     json_t *doc = json_object();
     json_object_set_new(doc, "version", json_integer(1));
@@ -120,6 +121,5 @@ int cmd_status(int argc, char **argv)
     if (json_is_false(json_object_get(pj, "ok")))
         ferry_error("PostgreSQL: %s", status_jstr(pj, "error", "?"));
     json_decref(doc);
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }

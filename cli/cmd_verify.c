@@ -308,38 +308,30 @@ static void wide_range(ferry_pg_t *pg, const char *wide_schema, const char *ship
 
 int cmd_verify(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "--pg CONNINFO [--ship SHIP...] [--from TIME --to TIME]",
-        "Compares the narrow table with the wide tables window by window (counts and an "
-        "order-independent checksum of timestamp, channel and value), reports the first "
-        "differing keys of each mismatching window, records the result in ferry.verify_results "
-        "and exits 1 on any mismatch.",
-        verify_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(argv[0], "--pg CONNINFO [--ship SHIP...] [--from TIME --to TIME]",
+                       "Compares the narrow table with the wide tables window by window (counts "
+                       "and an order-independent checksum of timestamp, channel and value), "
+                       "reports the first differing keys of each mismatching window, records the "
+                       "result in ferry.verify_results and exits 1 on any mismatch.",
+                       verify_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    ferry_opts_t *o = cmd.o;
     ferry_err_t err;
-    if (!ferry_opts_str(o, "pg") || ferry_opts_duration_ms(o, "window") <= 0) {
-        fprintf(stderr, "%s: --pg is required and --window must be positive\n", argv[0]);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
-    }
+    if (ferry_opts_duration_ms(o, "window") <= 0)
+        return ferry_cmd_end(&cmd, ferry_cmd_usage(&cmd, "--window must be positive"));
     int64_t from_us = INT64_MIN, to_us = INT64_MIN;
     const char *f = ferry_opts_str(o, "from"), *t = ferry_opts_str(o, "to");
     if ((f && ferry_ts_parse(f, strlen(f), FERRY_TS_AUTO, &from_us, &err)) ||
-        (t && ferry_ts_parse(t, strlen(t), FERRY_TS_AUTO, &to_us, &err))) {
-        fprintf(stderr, "%s: %s\n", argv[0], err.msg);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
-    }
-    ferry_pg_t *pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry verify", NULL, &err);
-    if (!pg) {
-        ferry_error("%s", err.msg);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_UNAVAILABLE;
-    }
+        (t && ferry_ts_parse(t, strlen(t), FERRY_TS_AUTO, &to_us, &err)))
+        return ferry_cmd_end(&cmd, ferry_cmd_usage(&cmd, "%s", err.msg));
+    if ((rc = ferry_cmd_connect(&cmd, "ferry verify", NULL)) >= 0)
+        return ferry_cmd_end(&cmd, rc);
+    ferry_pg_t *pg = cmd.pg;
     ferry_narrow_t src;
     memset(&src, 0, sizeof src);
     json_t *out = json_array();
@@ -415,7 +407,5 @@ done:
     free(ships);
     json_decref(out);
     ferry_narrow_close(&src);
-    ferry_pg_close(pg);
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }

@@ -242,25 +242,27 @@ static void crawl_free(crawl_t *c)
 
 static int run_tmdb(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "[options]",
-        "Crawls TMDB API v3 movie lists (GET /movie/popular, /movie/top_rated or "
-        "/movie/now_playing) for a range of pages, optionally with every movie's details, and "
-        "publishes one MovieCrawled Avro event per movie, keyed by movie id. Requests start at "
-        "most --rate times in any second (retries included), --concurrency at a time; "
-        "timeouts, connection errors, 5xx and 429 are retried with backoff (429 honours "
-        "Retry-After); a 401 stops the crawl at once. Each completed page is recorded in the "
-        "compacted --progress-topic, and a crawl started again with the same --job skips the "
-        "pages already completed. Credentials come from TMDB_API_KEY or TMDB_TOKEN (or "
-        "their _FILE variants) and are never printed. Exit status: 0 every page done, 1 a page "
-        "failed, an event was not delivered or the credentials were refused, 2 usage, 3 Kafka "
-        "or the API unreachable.",
-        tmdb_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(
+            argv[0], "[options]",
+            "Crawls TMDB API v3 movie lists (GET /movie/popular, /movie/top_rated or "
+            "/movie/now_playing) for a range of pages, optionally with every movie's details, and "
+            "publishes one MovieCrawled Avro event per movie, keyed by movie id. Requests start at "
+            "most --rate times in any second (retries included), --concurrency at a time; "
+            "timeouts, connection errors, 5xx and 429 are retried with backoff (429 honours "
+            "Retry-After); a 401 stops the crawl at once. Each completed page is recorded in the "
+            "compacted --progress-topic, and a crawl started again with the same --job skips the "
+            "pages already completed. Credentials come from TMDB_API_KEY or TMDB_TOKEN (or "
+            "their _FILE variants) and are never printed. Exit status: 0 every page done, 1 a page "
+            "failed, an event was not delivered or the credentials were refused, 2 usage, 3 Kafka "
+            "or the API unreachable.",
+            tmdb_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    ferry_opts_t *o = cmd.o;
     crawl_t c;
     memset(&c, 0, sizeof c);
     c.total_pages = -1;
@@ -295,8 +297,7 @@ static int run_tmdb(int argc, char **argv)
     rc = crawl_finish(&c);
 out:
     crawl_free(&c);
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }
 
 static void crawl_usage(FILE *fp, const char *prog)

@@ -157,27 +157,29 @@ static ferry_status produce_stream(FILE *fp, const char *name, const ferry_opts_
 
 int cmd_produce(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "--topic TOPIC --schema NAME [options] [FILE...]",
-        "Publishes JSON lines (from the FILEs, or stdin) as Avro records of the given schema, in "
-        "single-object encoding or, with --schema-registry, in Schema Registry framing (the "
-        "schema registered under <topic>-value first). Natural JSON is accepted: a union field "
-        "takes a plain value. "
-        "Exits 1 if any record was not delivered or (with --strict) any line was bad.",
-        produce_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(
+            argv[0], "--topic TOPIC --schema NAME [options] [FILE...]",
+            "Publishes JSON lines (from the FILEs, or stdin) as Avro records of the given schema, "
+            "in "
+            "single-object encoding or, with --schema-registry, in Schema Registry framing (the "
+            "schema registered under <topic>-value first). Natural JSON is accepted: a union field "
+            "takes a plain value. "
+            "Exits 1 if any record was not delivered or (with --strict) any line was bad.",
+            produce_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    ferry_opts_t *o = cmd.o;
     ferry_err_t err;
     ferry_err_clear(&err);
     const ferry_schema_t *schema = ferry_schema_get(ferry_opts_str(o, "schema"));
     if (!schema) {
         fprintf(stderr, "%s: unknown schema '%s' (see `ferry schemas`)\n", argv[0],
                 ferry_opts_str(o, "schema"));
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
+        return ferry_cmd_end(&cmd, FERRY_EXIT_USAGE);
     }
     const char *key_field = ferry_opts_str(o, "key");
     if (!key_field)
@@ -188,14 +190,12 @@ int cmd_produce(int argc, char **argv)
     ferry_status ws = ferry_wire_setup(o, schema, ferry_opts_str(o, "topic"), &wire, &err);
     if (ws != FERRY_OK) {
         ferry_error("%s", err.msg);
-        ferry_opts_destroy(o);
-        return ferry_exit_for(ws);
+        return ferry_cmd_end(&cmd, ferry_exit_for(ws));
     }
     ferry_producer_t *p = ferry_producer_new(o, NULL, &err);
     if (!p) {
         ferry_error("%s", err.msg);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
+        return ferry_cmd_end(&cmd, FERRY_EXIT_USAGE);
     }
     produce_stats_t st = {0, 0};
     int64_t t0 = ferry_mono_ms();
@@ -224,10 +224,9 @@ int cmd_produce(int argc, char **argv)
     if (fs != FERRY_OK)
         ferry_error("%s", ferr.msg);
     ferry_producer_destroy(p);
-    ferry_opts_destroy(o);
     if (fs != FERRY_OK || s != FERRY_OK)
-        return FERRY_EXIT_FAILED;
+        return ferry_cmd_end(&cmd, FERRY_EXIT_FAILED);
     if (!ferry_running())
-        return 128 + ferry_stop_signal();
-    return FERRY_EXIT_OK;
+        return ferry_cmd_end(&cmd, 128 + ferry_stop_signal());
+    return ferry_cmd_end(&cmd, FERRY_EXIT_OK);
 }

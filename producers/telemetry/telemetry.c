@@ -280,28 +280,31 @@ static ferry_status run_csv(run_t *r, ferry_err_t *err)
 
 int cmd_telemetry(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "[--source sim|csv] [options] [FILE...]",
-        "Publishes ship telemetry readings (Avro TelemetryReading, keyed by ship id) through an "
-        "idempotent producer with acks=all, in single-object encoding or, with "
-        "--schema-registry, in Schema Registry framing (registered under <topic>-value first). "
-        "--source sim runs the deterministic simulator; "
-        "--source csv reads narrow or wide CSV exports from the FILEs or stdin (see docs/csv.md): "
-        "lines end in LF, CRLF or CR; a UTF-8 byte order mark is stripped at the start of the "
-        "input only (one anywhere else makes its record bad); a column found by its default "
-        "name must be the only one of that name (else exit 2). "
-        "Exit status 1 if any record was not delivered or, with --strict, a line was bad.",
-        telemetry_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(
+            argv[0], "[--source sim|csv] [options] [FILE...]",
+            "Publishes ship telemetry readings (Avro TelemetryReading, keyed by ship id) through "
+            "an "
+            "idempotent producer with acks=all, in single-object encoding or, with "
+            "--schema-registry, in Schema Registry framing (registered under <topic>-value first). "
+            "--source sim runs the deterministic simulator; "
+            "--source csv reads narrow or wide CSV exports from the FILEs or stdin (see "
+            "docs/csv.md): "
+            "lines end in LF, CRLF or CR; a UTF-8 byte order mark is stripped at the start of the "
+            "input only (one anywhere else makes its record bad); a column found by its default "
+            "name must be the only one of that name (else exit 2). "
+            "Exit status 1 if any record was not delivered or, with --strict, a line was bad.",
+            telemetry_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    ferry_opts_t *o = cmd.o;
     const char *source = ferry_opts_str(o, "source");
     if (strcmp(source, "sim") != 0 && strcmp(source, "csv") != 0) {
         fprintf(stderr, "%s: --source must be sim or csv\n", argv[0]);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
+        return ferry_cmd_end(&cmd, FERRY_EXIT_USAGE);
     }
     ferry_err_t err;
     ferry_err_clear(&err);
@@ -322,14 +325,13 @@ int cmd_telemetry(int argc, char **argv)
         ferry_wire_setup(o, ferry_schema_get("TelemetryReading"), r.topic, &r.wire, &err);
     if (ws != FERRY_OK) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);
-        ferry_opts_destroy(o);
-        return ferry_exit_for(ws);
+        return ferry_cmd_end(&cmd, ferry_exit_for(ws));
     }
     r.p = ferry_producer_new(o, &pc, &err);
     if (!r.p) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);
-        ferry_opts_destroy(o);
-        return err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
+        return ferry_cmd_end(&cmd,
+                             err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED);
     }
     r.t0_ms = ferry_mono_ms();
     r.every_ms = ferry_opts_duration_ms(o, "progress");
@@ -346,12 +348,11 @@ int cmd_telemetry(int argc, char **argv)
         ferry_error("not everything was delivered: %s", ferr.msg);
     ferry_producer_destroy(r.p);
     ferry_buf_free(&r.buf);
-    ferry_opts_destroy(o);
     if (st == FERRY_USAGE)
-        return FERRY_EXIT_USAGE;
+        return ferry_cmd_end(&cmd, FERRY_EXIT_USAGE);
     if (st != FERRY_OK || fs != FERRY_OK)
-        return FERRY_EXIT_FAILED;
+        return ferry_cmd_end(&cmd, FERRY_EXIT_FAILED);
     if (incomplete)
-        return 128 + ferry_stop_signal();
-    return FERRY_EXIT_OK;
+        return ferry_cmd_end(&cmd, 128 + ferry_stop_signal());
+    return ferry_cmd_end(&cmd, FERRY_EXIT_OK);
 }
