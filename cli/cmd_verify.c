@@ -344,7 +344,7 @@ int cmd_verify(int argc, char **argv)
                           ferry_opts_str(o, "narrow-columns"),
                           ferry_opts_str(o, "narrow-time-zone"), FERRY_NARROW_READ, &err)) {
         ferry_error("%s", err.msg);
-        rc = err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
+        rc = ferry_exit_for(err.status);
         goto done;
     }
     const char *const *only;

@@ -461,7 +461,7 @@ int status_pg(const ferry_opts_t *o, json_t *doc)
     } else {
         json_object_set_new(pj, "ok", json_false());
         json_object_set_new(pj, "error", json_string(err.msg));
-        rc = err.status == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_FAILED;
+        rc = ferry_exit_for(err.status);
     }
     ferry_pg_close(pg);
     return rc;

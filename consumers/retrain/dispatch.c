@@ -82,8 +82,9 @@ static void webhook_url(const ferry_opts_t *o, int airflow, ferry_buf_t *url)
 /* Sets up everything but the consumer: the table name, the webhook client, PostgreSQL and the
  * table, the decoder and the DLQ producer. Returns FERRY_EXIT_OK or the exit status, the
  * reason said. */
-static int open_outputs(dispatch_t *ds, const ferry_opts_t *o)
+static int open_outputs(dispatch_t *ds, ferry_cmd_t *cmd)
 {
+    const ferry_opts_t *o = cmd->o;
     ferry_err_t err;
     ferry_err_clear(&err);
     if (dispatch_set_table(ds, ferry_opts_str(o, "deliveries-table"), &err) != FERRY_OK) {
@@ -102,11 +103,10 @@ static int open_outputs(dispatch_t *ds, const ferry_opts_t *o)
         ferry_error("%s", err.msg);
         return FERRY_EXIT_FAILED;
     }
-    ds->pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry retrain dispatch", NULL, &err);
-    if (!ds->pg) {
-        ferry_error("%s", err.msg);
-        return err.status == FERRY_FATAL ? FERRY_EXIT_FAILED : FERRY_EXIT_UNAVAILABLE;
-    }
+    int rc = ferry_cmd_connect(cmd, "ferry retrain dispatch", NULL);
+    if (rc >= 0)
+        return rc;
+    ds->pg = cmd->pg;
     if (dispatch_ensure_table(ds, &err) != FERRY_OK) {
         ferry_error("%s", err.msg);
         return FERRY_EXIT_FAILED;
@@ -118,10 +118,8 @@ static int open_outputs(dispatch_t *ds, const ferry_opts_t *o)
     ds->dlq = ferry_producer_new(o, NULL, &err);
     char dlq[512];
     ferry_dlq_topic(ferry_opts_str(o, "topic"), dlq, sizeof dlq);
-    if (!ds->dlq || ferry_kafka_require_topic(ferry_producer_rk(ds->dlq), dlq, &err) != FERRY_OK) {
-        ferry_error("%s", err.msg);
-        return err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
-    }
+    if (!ds->dlq || ferry_kafka_require_topic(ferry_producer_rk(ds->dlq), dlq, &err) != FERRY_OK)
+        return ferry_cmd_fail(&err);
     return FERRY_EXIT_OK;
 }
 
@@ -137,10 +135,8 @@ static int open_consumer(dispatch_t *ds, const ferry_opts_t *o)
     const char *topics[] = {ferry_opts_str(o, "topic")};
     ferry_err_t err;
     ds->c = ferry_consumer_new(o, ferry_opts_str(o, "group"), topics, 1, &cc, &err);
-    if (!ds->c) {
-        ferry_error("%s", err.msg);
-        return err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
-    }
+    if (!ds->c)
+        return ferry_cmd_fail(&err);
     return FERRY_EXIT_OK;
 }
 
@@ -225,7 +221,7 @@ int retrain_dispatch_main(int argc, char **argv)
     if (ds.retry_max_ms < ds.retry_initial_ms)
         ds.retry_max_ms = ds.retry_initial_ms;
     ds.trigger_group = ferry_opts_str(o, "trigger-group");
-    if ((rc = open_outputs(&ds, o)) == FERRY_EXIT_OK &&
+    if ((rc = open_outputs(&ds, &cmd)) == FERRY_EXIT_OK &&
         (rc = open_consumer(&ds, o)) == FERRY_EXIT_OK) {
         ferry_info("delivering %s (group %s) to %s (%s)", ferry_opts_str(o, "topic"),
                    ferry_opts_str(o, "group"), ds.target, kind);
@@ -243,7 +239,6 @@ int retrain_dispatch_main(int argc, char **argv)
     }
     ferry_producer_destroy(ds.dlq);
     ferry_decoder_free(ds.dec);
-    ferry_pg_close(ds.pg);
     webhook_destroy(ds.hook);
     free(ds.table);
     free(ds.schema);

@@ -113,7 +113,7 @@ static int crawl_kafka_setup(crawl_t *c, const ferry_opts_t *o)
     };
     if (ferry_kafka_create_topics(o, specs, 3, &err) != FERRY_OK) {
         ferry_error("%s", err.msg);
-        return err.status == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_FAILED;
+        return ferry_exit_for(err.status);
     }
 
     /* The producer first: its idempotence handshake and the topics' metadata are fetched
@@ -163,9 +163,7 @@ static int crawl_resume(crawl_t *c, const ferry_opts_t *o)
     free(done);
     if (st != FERRY_OK) {
         ferry_error("%s", err.msg);
-        return !ferry_running()    ? 128 + ferry_stop_signal()
-               : st == FERRY_RETRY ? FERRY_EXIT_UNAVAILABLE
-                                   : FERRY_EXIT_FAILED;
+        return !ferry_running() ? 128 + ferry_stop_signal() : ferry_exit_for(st);
     }
     c->st.pages_before = (uint64_t)ndone;
     if (known_total >= 0) /* an earlier run of this job learnt the list's length */

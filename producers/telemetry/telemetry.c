@@ -330,8 +330,7 @@ int cmd_telemetry(int argc, char **argv)
     r.p = ferry_producer_new(o, &pc, &err);
     if (!r.p) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);
-        return ferry_cmd_end(&cmd,
-                             err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED);
+        return ferry_cmd_end(&cmd, ferry_exit_for(err.status));
     }
     r.t0_ms = ferry_mono_ms();
     r.every_ms = ferry_opts_duration_ms(o, "progress");
