@@ -67,7 +67,7 @@ typedef struct worker {
     ferry_consumer_t *c;
     ferry_dlq_t *dlq;
     ferry_pg_t *pg;
-    ferry_wcat_t *cat;
+    ferry_widecat_t *cat;
     ferry_decoder_t *dec;
     dw_narrow_t narrow;
     int64_t batch_rows, batch_time_ms;
@@ -319,7 +319,7 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
     int nload = 0;
     for (int i = 0; i < n; i++) {
         dw_rec_t *rc = sorted[i];
-        rc->ship = ferry_wcat_ship(w->cat, rc->r.ship_id.ptr, rc->r.ship_id.len);
+        rc->ship = ferry_widecat_ship(w->cat, rc->r.ship_id.ptr, rc->r.ship_id.len);
         int same = i > 0 && rc->r.ship_id.len == sorted[i - 1]->r.ship_id.len &&
                    memcmp(rc->r.ship_id.ptr, sorted[i - 1]->r.ship_id.ptr, rc->r.ship_id.len) == 0;
         if ((!rc->ship || !rc->ship->loaded) && !same) {
@@ -327,7 +327,7 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
             load[nload++] = ferry_xstrndup(rc->r.ship_id.ptr, rc->r.ship_id.len);
         }
     }
-    ferry_status st = ferry_wcat_load(w->cat, w->pg, load, nload, err);
+    ferry_status st = ferry_widecat_load(w->cat, w->pg, load, nload, err);
     for (int i = 0; i < nload; i++)
         free(load[i]);
     free(load);
@@ -336,10 +336,10 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
     for (int i = 0; i < n; i++)
         if (!sorted[i]->ship)
             sorted[i]->ship =
-                ferry_wcat_ship(w->cat, sorted[i]->r.ship_id.ptr, sorted[i]->r.ship_id.len);
+                ferry_widecat_ship(w->cat, sorted[i]->r.ship_id.ptr, sorted[i]->r.ship_id.len);
     /* columns: up to three rounds (create, then widen a column created this batch) */
     for (int round = 0; round < 3; round++) {
-        ferry_wneed_t *needs = NULL;
+        ferry_widecat_need_t *needs = NULL;
         int nneeds = 0;
         for (int i = 0; i < n; i++) {
             dw_rec_t *rc = sorted[i];
@@ -349,7 +349,7 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
             rc->wide_conflict = 0;
             if (rc->r.type == FERRY_VALUE_NULL)
                 continue;
-            ferry_wcol_t *col =
+            ferry_widecat_col_t *col =
                 ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
             int f = col ? ferry_wtype_fits(col->type, &rc->r) : 2;
             if (f == 0) {
@@ -377,7 +377,7 @@ static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_
             free(needs);
             break;
         }
-        st = ferry_wcat_ensure(w->cat, w->pg, needs, nneeds, err);
+        st = ferry_widecat_ensure(w->cat, w->pg, needs, nneeds, err);
         for (int k = 0; k < nneeds; k++)
             free((char *)needs[k].channel);
         free(needs);
@@ -445,23 +445,17 @@ static ferry_status write_range(worker_t *w, dw_rec_t **sorted, int lo, int hi, 
     return write_range(w, sorted, mid, hi, err);
 }
 
+/* Waits for PostgreSQL to come back (ferry_pg_reconnect_wait). A refusal that waiting cannot
+ * fix (a wrong password, the database gone) stops the worker with exit 3. */
 static void reconnect(worker_t *w)
 {
     ferry_err_t err;
-    while (ferry_running()) {
-        if (ferry_pg_reconnect(w->pg, &err) == FERRY_OK) {
-            ferry_wcat_forget(w->cat);
-            ferry_info("PostgreSQL is back");
-            return;
-        }
-        if (err.status == FERRY_FATAL) {
-            ferry_error("%s; stopping (fix the connection settings, then start the worker again)",
-                        err.msg);
-            w->fatal = 1;
-            w->unavailable = 1;
-            ferry_request_stop();
-            return;
-        }
+    ferry_status st = ferry_pg_reconnect_wait(&w->pg, 1, &err);
+    if (st == FERRY_OK) {
+        ferry_widecat_forget(w->cat);
+    } else if (st == FERRY_FATAL) {
+        w->fatal = 1;
+        w->unavailable = 1;
     }
 }
 
@@ -576,66 +570,33 @@ static void progress(worker_t *w, const char *tag, int64_t t0)
     memset(w->lat, 0, sizeof w->lat);
 }
 
-int cmd_dualwrite(int argc, char **argv)
+/* Connects to PostgreSQL, opens the narrow table and the catalog, the decoder, the DLQ and the
+ * consumer. Returns 0 or the exit status to stop with (the error logged). */
+static int worker_open(worker_t *w, int max_cols)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "--pg CONNINFO [options]",
-        "Consumer-group worker: writes every TelemetryReading (Avro single-object, Schema Registry "
-        "framing with --schema-registry, or a JSON object; docs/contracts.md) to the narrow table "
-        "and merges it into the ship's wide table in one PostgreSQL transaction per batch, then "
-        "commits the "
-        "Kafka offsets. New channels become columns on the fly. Bad records go to <topic>.dlq. The "
-        "narrow table is created in ferry's layout unless --narrow-columns describes an existing "
-        "one (docs/migration.md). "
-        "Run more processes with the same --group to scale out.",
-        dualwrite_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
-        return rc;
-    }
-    worker_t *w = ferry_xcalloc(1, sizeof *w);
-    w->o = o;
-    w->batch_rows = ferry_opts_int(o, "batch-rows");
-    w->batch_time_ms = ferry_opts_duration_ms(o, "batch-time");
-    int max_cols = (int)ferry_opts_int(o, "max-columns");
-    if (w->batch_rows < 1 || max_cols < 1 || max_cols > 1500 || !ferry_opts_str(o, "pg")) {
-        fprintf(stderr,
-                "%s: --pg is required; --batch-rows >= 1; --max-columns between 1 and 1500\n",
-                argv[0]);
-        ferry_opts_destroy(o);
-        free(w);
-        return FERRY_EXIT_USAGE;
-    }
+    const ferry_opts_t *o = w->o;
     ferry_err_t err;
     ferry_pg_retry_t retry = {200, 10000, 0};
-    rc = FERRY_EXIT_OK;
     w->pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry dualwrite", &retry, &err);
     if (!w->pg) {
         ferry_error("%s", err.msg);
-        rc = err.status == FERRY_FATAL ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_UNAVAILABLE;
-        goto out;
+        return FERRY_EXIT_UNAVAILABLE;
     }
-    if (ferry_wcat_setup(w->pg, ferry_opts_str(o, "wide-schema"), &err) ||
-        dw_narrow_setup(w->pg, &w->narrow, ferry_opts_str(o, "narrow-table"),
-                        ferry_opts_str(o, "narrow-columns"), ferry_opts_str(o, "narrow-time-zone"),
-                        &err)) {
+    if (ferry_widecat_setup(w->pg, ferry_opts_str(o, "wide-schema"), &err) ||
+        dw_narrow_setup(w->pg, &w->narrow, o, &err)) {
         ferry_error("%s", err.msg);
-        rc = err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
-        goto out;
+        return err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
     }
-    w->cat = ferry_wcat_new(ferry_opts_str(o, "wide-schema"), max_cols);
+    w->cat = ferry_widecat_new(ferry_opts_str(o, "wide-schema"), max_cols);
     w->dec = ferry_decoder_from_opts(o, ferry_schema_get("TelemetryReading"), &err);
     if (!w->dec) {
         ferry_error("%s", err.msg);
-        rc = FERRY_EXIT_USAGE;
-        goto out;
+        return FERRY_EXIT_USAGE;
     }
     w->dlq = ferry_dlq_new(o, &err);
     if (!w->dlq) {
         ferry_error("%s", err.msg);
-        rc = FERRY_EXIT_USAGE;
-        goto out;
+        return FERRY_EXIT_USAGE;
     }
     /* Keep librdkafka's prefetch modest: memory is bounded by the batch, not the lag. */
     static const char *const cdefaults[] = {"queued.max.messages.kbytes",
@@ -653,9 +614,17 @@ int cmd_dualwrite(int argc, char **argv)
     w->c = ferry_consumer_new(o, ferry_opts_str(o, "group"), &topic, 1, &cc, &err);
     if (!w->c) {
         ferry_error("%s", err.msg);
-        rc = FERRY_EXIT_USAGE;
-        goto out;
+        return FERRY_EXIT_USAGE;
     }
+    return FERRY_EXIT_OK;
+}
+
+/* Polls, batches and flushes until a stop or --until-idle; then writes what is held. */
+static void worker_run(worker_t *w)
+{
+    const ferry_opts_t *o = w->o;
+    const char *topic = ferry_opts_str(o, "topic");
+    ferry_err_t err;
     ferry_info("dual-writing %s (group %s) into %s and %s.*", topic, ferry_opts_str(o, "group"),
                w->narrow.t.table, ferry_opts_str(o, "wide-schema"));
     ferry_until_idle_t idle;
@@ -695,16 +664,52 @@ int cmd_dualwrite(int argc, char **argv)
         ferry_info("active %.3f s (first record to last commit): %.0f readings/s",
                    (double)(w->last_commit_ms - w->first_msg_ms) / 1000.0,
                    (double)w->consumed * 1000.0 / (double)(w->last_commit_ms - w->first_msg_ms));
-    if (w->fatal)
-        rc = w->unavailable ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_FAILED;
-out:
+}
+
+int cmd_dualwrite(int argc, char **argv)
+{
+    ferry_opts_t *o = ferry_opts_new(
+        argv[0], "--pg CONNINFO [options]",
+        "Consumer-group worker: writes every TelemetryReading (Avro single-object, Schema Registry "
+        "framing with --schema-registry, or a JSON object; docs/contracts.md) to the narrow table "
+        "and merges it into the ship's wide table in one PostgreSQL transaction per batch, then "
+        "commits the "
+        "Kafka offsets. New channels become columns on the fly. Bad records go to <topic>.dlq. The "
+        "narrow table is created in ferry's layout unless --narrow-columns describes an existing "
+        "one (docs/migration.md). "
+        "Run more processes with the same --group to scale out.",
+        dualwrite_opts);
+    int rc;
+    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
+        ferry_opts_destroy(o);
+        return rc;
+    }
+    worker_t *w = ferry_xcalloc(1, sizeof *w);
+    w->o = o;
+    w->batch_rows = ferry_opts_int(o, "batch-rows");
+    w->batch_time_ms = ferry_opts_duration_ms(o, "batch-time");
+    int max_cols = (int)ferry_opts_int(o, "max-columns");
+    if (w->batch_rows < 1 || max_cols < 1 || max_cols > 1500 || !ferry_opts_str(o, "pg")) {
+        fprintf(stderr,
+                "%s: --pg is required; --batch-rows >= 1; --max-columns between 1 and 1500\n",
+                argv[0]);
+        ferry_opts_destroy(o);
+        free(w);
+        return FERRY_EXIT_USAGE;
+    }
+    rc = worker_open(w, max_cols);
+    if (rc == FERRY_EXIT_OK) {
+        worker_run(w);
+        if (w->fatal)
+            rc = w->unavailable ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_FAILED;
+    }
     if (w->c) {
         batch_clear(w); /* anything left was not committed: the group replays it */
         ferry_consumer_close(w->c, NULL);
     }
     ferry_dlq_destroy(w->dlq);
     ferry_decoder_free(w->dec);
-    ferry_wcat_destroy(w->cat);
+    ferry_widecat_destroy(w->cat);
     dw_narrow_free(&w->narrow);
     ferry_pg_close(w->pg);
     free(w->msgs);
