@@ -1,109 +1,22 @@
-/* widecat.c - wide-table catalog: names, DDL and the in-memory cache (see widecat.h). */
+/* widecat.c - the wide-table catalog: DDL and the in-memory cache (see widecat.h). */
 #include "ferry/widecat.h"
 #include "ferry/log.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-const char *ferry_wtype_sql(ferry_wtype t)
-{
-    switch (t) {
-    case FERRY_W_DOUBLE:
-        return "double precision";
-    case FERRY_W_BIGINT:
-        return "bigint";
-    case FERRY_W_BOOL:
-        return "boolean";
-    case FERRY_W_TEXT:
-        return "text";
-    }
-    return "text";
-}
-
-int ferry_wtype_parse(const char *s, ferry_wtype *out)
-{
-    for (int t = FERRY_W_DOUBLE; t <= FERRY_W_TEXT; t++) {
-        if (strcmp(s, ferry_wtype_sql((ferry_wtype)t)) == 0) {
-            *out = (ferry_wtype)t;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-ferry_wtype ferry_wtype_for_value(ferry_value_type v)
-{
-    switch (v) {
-    case FERRY_VALUE_LONG:
-        return FERRY_W_BIGINT;
-    case FERRY_VALUE_BOOL:
-        return FERRY_W_BOOL;
-    case FERRY_VALUE_STRING:
-        return FERRY_W_TEXT;
-    default:
-        return FERRY_W_DOUBLE;
-    }
-}
-
-/* How a value fits a column: 0 fits, 1 needs the bigint column widened, -1 conflict. */
-int ferry_wtype_fits(ferry_wtype t, const ferry_reading_t *r)
-{
-    switch (t) {
-    case FERRY_W_DOUBLE:
-        if (r->type == FERRY_VALUE_DOUBLE)
-            return 0;
-        if (r->type == FERRY_VALUE_LONG)
-            return (r->v.l <= (1LL << 53) && r->v.l >= -(1LL << 53)) ? 0 : -1;
-        return -1;
-    case FERRY_W_BIGINT:
-        if (r->type == FERRY_VALUE_LONG)
-            return 0;
-        if (r->type == FERRY_VALUE_DOUBLE) {
-            double d = r->v.d;
-            if (isfinite(d) && d == floor(d) && d >= -9223372036854775808.0 &&
-                d < 9223372036854775808.0)
-                return 0;
-            return 1;
-        }
-        return -1;
-    case FERRY_W_BOOL:
-        return r->type == FERRY_VALUE_BOOL ? 0 : -1;
-    case FERRY_W_TEXT:
-        return r->type == FERRY_VALUE_STRING ? 0 : -1;
-    }
-    return -1;
-}
-
-void ferry_safe_name(const char *prefix, const char *text, size_t len, size_t keep, char *out,
-                     size_t outsz)
-{
-    char san[64];
-    size_t n = 0;
-    for (size_t i = 0; i < len && n < keep && n < sizeof san - 1; i++) {
-        unsigned char ch = (unsigned char)text[i];
-        if (ch >= 'A' && ch <= 'Z')
-            ch = (unsigned char)(ch - 'A' + 'a');
-        san[n++] =
-            ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_') ? (char)ch : '_';
-    }
-    san[n] = '\0';
-    unsigned long long h = (unsigned long long)(ferry_hash64(text, len) & 0xffffffffffffULL);
-    snprintf(out, outsz, "%s%s_%012llx", prefix, san, h);
-}
 
 /* ---- cache ---------------------------------------------------------------------------- */
 
 static void free_col(const void *k, size_t l, void *v, void *o)
 {
-    ferry_wcol_t *c = v;
+    ferry_widecat_col_t *c = v;
     free(c->channel);
     free(c->column);
     free(c);
 }
 
-static void ship_clear(ferry_wship_t *s)
+static void ship_clear(ferry_widecat_ship_t *s)
 {
     for (int i = 0; i < s->ntables; i++)
         free(s->tables[i].name);
@@ -121,16 +34,16 @@ static void ship_clear(ferry_wship_t *s)
 
 static void free_ship(const void *k, size_t l, void *v, void *o)
 {
-    ferry_wship_t *s = v;
+    ferry_widecat_ship_t *s = v;
     ship_clear(s);
     ferry_map_destroy(s->cols);
     free(s->ship_id);
     free(s);
 }
 
-ferry_wcat_t *ferry_wcat_new(const char *wide_schema, int max_columns)
+ferry_widecat_t *ferry_widecat_new(const char *wide_schema, int max_columns)
 {
-    ferry_wcat_t *c = calloc(1, sizeof *c);
+    ferry_widecat_t *c = calloc(1, sizeof *c);
     if (!c)
         abort();
     c->wide_schema = strdup(wide_schema);
@@ -139,7 +52,7 @@ ferry_wcat_t *ferry_wcat_new(const char *wide_schema, int max_columns)
     return c;
 }
 
-void ferry_wcat_destroy(ferry_wcat_t *c)
+void ferry_widecat_destroy(ferry_widecat_t *c)
 {
     if (!c)
         return;
@@ -154,20 +67,20 @@ static void clear_ship(const void *k, size_t l, void *v, void *o)
     ship_clear(v);
 }
 
-void ferry_wcat_forget(ferry_wcat_t *c)
+void ferry_widecat_forget(ferry_widecat_t *c)
 {
     /* Ship objects stay (a batch may point at them); their contents are reloaded. */
     ferry_map_foreach(c->ships, clear_ship, NULL);
 }
 
-ferry_wship_t *ferry_wcat_ship(ferry_wcat_t *c, const char *ship, size_t len)
+ferry_widecat_ship_t *ferry_widecat_ship(ferry_widecat_t *c, const char *ship, size_t len)
 {
     return ferry_map_get(c->ships, ship, len);
 }
 
-static ferry_wship_t *ship_get_or_add(ferry_wcat_t *c, const char *ship)
+static ferry_widecat_ship_t *ship_get_or_add(ferry_widecat_t *c, const char *ship)
 {
-    ferry_wship_t *s = ferry_map_get(c->ships, ship, strlen(ship));
+    ferry_widecat_ship_t *s = ferry_map_get(c->ships, ship, strlen(ship));
     if (s)
         return s;
     s = calloc(1, sizeof *s);
@@ -187,7 +100,7 @@ static void append_text_array(ferry_buf_t *b, char *const *items, int n)
     ferry_pg_array_close(b);
 }
 
-static int table_index(ferry_wship_t *s, const char *name)
+static int table_index(ferry_widecat_ship_t *s, const char *name)
 {
     for (int i = 0; i < s->ntables; i++)
         if (strcmp(s->tables[i].name, name) == 0)
@@ -195,31 +108,30 @@ static int table_index(ferry_wship_t *s, const char *name)
     return -1;
 }
 
-static int add_table(ferry_wship_t *s, const char *name, int part, int columns)
+static int add_table(ferry_widecat_ship_t *s, const char *name, int part, int columns)
 {
-    ferry_wtable_t *nt = realloc(s->tables, (size_t)(s->ntables + 1) * sizeof *nt);
+    ferry_widecat_table_t *nt = realloc(s->tables, (size_t)(s->ntables + 1) * sizeof *nt);
     if (!nt)
         abort();
     s->tables = nt;
-    s->tables[s->ntables] = (ferry_wtable_t){strdup(name), part, columns, 0};
+    s->tables[s->ntables] = (ferry_widecat_table_t){strdup(name), part, columns};
     return s->ntables++;
 }
 
-static void add_col(ferry_wship_t *s, const char *channel, const char *column, int table,
-                    ferry_wtype t)
+static void add_col(ferry_widecat_ship_t *s, const char *channel, const char *column, int table,
+                    ferry_wtype_t t)
 {
-    ferry_wcol_t *c = calloc(1, sizeof *c);
+    ferry_widecat_col_t *c = calloc(1, sizeof *c);
     if (!c)
         abort();
     c->channel = strdup(channel);
     c->column = strdup(column);
     c->table = table;
     c->type = t;
-    c->stmt_idx = -1;
     ferry_map_put(s->cols, channel, strlen(channel), c);
 }
 
-ferry_status ferry_wcat_setup(ferry_pg_t *pg, const char *wide_schema, ferry_err_t *err)
+ferry_status ferry_widecat_setup(ferry_pg_t *pg, const char *wide_schema, ferry_err_t *err)
 {
     ferry_buf_t sql = FERRY_BUF_INIT;
     /* Several workers may start at once: serialise the CREATEs. */
@@ -254,8 +166,8 @@ ferry_status ferry_wcat_setup(ferry_pg_t *pg, const char *wide_schema, ferry_err
     return st;
 }
 
-ferry_status ferry_wcat_load(ferry_wcat_t *c, ferry_pg_t *pg, char *const *ships, int n,
-                             ferry_err_t *err)
+ferry_status ferry_widecat_load(ferry_widecat_t *c, ferry_pg_t *pg, char *const *ships, int n,
+                                ferry_err_t *err)
 {
     if (n == 0)
         return FERRY_OK;
@@ -276,7 +188,7 @@ ferry_status ferry_wcat_load(ferry_wcat_t *c, ferry_pg_t *pg, char *const *ships
         goto out;
     }
     for (int r = 0; r < PQntuples(res); r++) {
-        ferry_wship_t *s = ship_get_or_add(c, PQgetvalue(res, r, 0));
+        ferry_widecat_ship_t *s = ship_get_or_add(c, PQgetvalue(res, r, 0));
         add_table(s, PQgetvalue(res, r, 2), atoi(PQgetvalue(res, r, 1)),
                   atoi(PQgetvalue(res, r, 3)));
     }
@@ -290,9 +202,9 @@ ferry_status ferry_wcat_load(ferry_wcat_t *c, ferry_pg_t *pg, char *const *ships
         goto out;
     }
     for (int r = 0; r < PQntuples(res); r++) {
-        ferry_wship_t *s = ship_get_or_add(c, PQgetvalue(res, r, 0));
+        ferry_widecat_ship_t *s = ship_get_or_add(c, PQgetvalue(res, r, 0));
         int t = table_index(s, PQgetvalue(res, r, 2));
-        ferry_wtype ty;
+        ferry_wtype_t ty;
         if (t < 0 || ferry_wtype_parse(PQgetvalue(res, r, 4), &ty) != 0) {
             st = ferry_err_set(err, FERRY_FATAL,
                                "catalog inconsistent: channel %s of ship %s maps to table %s (%s)",
@@ -322,16 +234,8 @@ out:
 
 static int cmp_need(const void *a, const void *b)
 {
-    const ferry_wneed_t *x = a, *y = b;
+    const ferry_widecat_need_t *x = a, *y = b;
     return strcmp(x->ship->ship_id, y->ship->ship_id);
-}
-
-/* Appends "schema"."table". */
-static void append_table(ferry_buf_t *b, const char *schema, const char *table)
-{
-    ferry_pg_append_ident(b, schema);
-    ferry_buf_append_byte(b, '.');
-    ferry_pg_append_ident(b, table);
 }
 
 static ferry_status exec_buf(ferry_pg_t *pg, ferry_buf_t *b, ferry_err_t *err)
@@ -340,7 +244,8 @@ static ferry_status exec_buf(ferry_pg_t *pg, ferry_buf_t *b, ferry_err_t *err)
 }
 
 /* Creates the ship's next wide table (part = ntables + 1). Returns its index or -1. */
-static int create_part(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wship_t *s, ferry_err_t *err)
+static int create_part(ferry_widecat_t *c, ferry_pg_t *pg, ferry_widecat_ship_t *s,
+                       ferry_err_t *err)
 {
     int part = s->ntables + 1;
     char base[64], name[128];
@@ -369,7 +274,7 @@ static int create_part(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wship_t *s, ferry_
     }
     ferry_buf_t sql = FERRY_BUF_INIT;
     ferry_buf_append_str(&sql, "CREATE TABLE IF NOT EXISTS ");
-    append_table(&sql, c->wide_schema, name);
+    ferry_pg_append_qualified(&sql, c->wide_schema, name);
     ferry_buf_append_str(&sql, " (ts timestamptz PRIMARY KEY)");
     ferry_status st = exec_buf(pg, &sql, err);
     ferry_buf_free(&sql);
@@ -394,12 +299,12 @@ static void find_taken(const void *k, size_t l, void *v, void *o)
         const char *column;
         int found;
     } *q = o;
-    ferry_wcol_t *c = v;
+    ferry_widecat_col_t *c = v;
     if (c->table == q->table && strcmp(c->column, q->column) == 0)
         q->found = 1;
 }
 
-static int is_taken(ferry_wship_t *s, int table, const char *column)
+static int is_taken(ferry_widecat_ship_t *s, int table, const char *column)
 {
     struct {
         int table;
@@ -419,8 +324,8 @@ typedef struct ddl_batch {
     char **channels, **tables, **columns, **types;
 } ddl_batch_t;
 
-static void ddl_add(ddl_batch_t *d, ferry_wcat_t *c, ferry_wship_t *s, int t, const char *channel,
-                    const char *column, ferry_wtype type)
+static void ddl_add(ddl_batch_t *d, ferry_widecat_t *c, ferry_widecat_ship_t *s, int t,
+                    const char *channel, const char *column, ferry_wtype_t type)
 {
     if (t >= d->nalter) {
         d->alter = ferry_xrealloc(d->alter, (size_t)t + 1, sizeof *d->alter);
@@ -431,7 +336,7 @@ static void ddl_add(ddl_batch_t *d, ferry_wcat_t *c, ferry_wship_t *s, int t, co
     ferry_buf_t *b = &d->alter[t];
     if (b->len == 0) {
         ferry_buf_append_str(b, "ALTER TABLE ");
-        append_table(b, c->wide_schema, s->tables[t].name);
+        ferry_pg_append_qualified(b, c->wide_schema, s->tables[t].name);
     } else {
         ferry_buf_append_byte(b, ',');
     }
@@ -469,7 +374,8 @@ static void ddl_free(ddl_batch_t *d)
 }
 
 /* Runs the gathered DDL of ship `s`: the ALTERs, the catalog rows, the column counts. */
-static ferry_status ddl_flush(ddl_batch_t *d, ferry_pg_t *pg, ferry_wship_t *s, ferry_err_t *err)
+static ferry_status ddl_flush(ddl_batch_t *d, ferry_pg_t *pg, ferry_widecat_ship_t *s,
+                              ferry_err_t *err)
 {
     ferry_status st = FERRY_OK;
     for (int t = 0; t < d->nalter && !st; t++) {
@@ -518,8 +424,8 @@ static ferry_status ddl_flush(ddl_batch_t *d, ferry_pg_t *pg, ferry_wship_t *s, 
 
 /* Plans a new channel of ship `s`: picks its table (creating the next part when the last is
  * full), derives a free column name, and records it in the cache and in `d`. */
-static ferry_status plan_channel(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wship_t *s,
-                                 const char *channel, ferry_wtype type, ddl_batch_t *d,
+static ferry_status plan_channel(ferry_widecat_t *c, ferry_pg_t *pg, ferry_widecat_ship_t *s,
+                                 const char *channel, ferry_wtype_t type, ddl_batch_t *d,
                                  ferry_err_t *err)
 {
     int t = -1;
@@ -546,19 +452,19 @@ static ferry_status plan_channel(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wship_t 
  * locked first (no writer can add a value meanwhile), and a column holding a long beyond
  * +-2^53, which a double cannot hold exactly, stays bigint (col->widen_refused; the
  * non-integral value that asked for it becomes a wide conflict instead). */
-static ferry_status widen(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wship_t *s, ferry_wcol_t *col,
-                          ferry_err_t *err)
+static ferry_status widen(ferry_widecat_t *c, ferry_pg_t *pg, ferry_widecat_ship_t *s,
+                          ferry_widecat_col_t *col, ferry_err_t *err)
 {
     ferry_buf_t sql = FERRY_BUF_INIT;
     ferry_buf_append_str(&sql, "LOCK TABLE ");
-    append_table(&sql, c->wide_schema, s->tables[col->table].name);
+    ferry_pg_append_qualified(&sql, c->wide_schema, s->tables[col->table].name);
     ferry_buf_append_str(&sql, " IN ACCESS EXCLUSIVE MODE");
     ferry_status st = exec_buf(pg, &sql, err);
     ferry_buf_reset(&sql);
     char big[8] = "";
     if (!st) {
         ferry_buf_append_str(&sql, "SELECT EXISTS (SELECT 1 FROM ");
-        append_table(&sql, c->wide_schema, s->tables[col->table].name);
+        ferry_pg_append_qualified(&sql, c->wide_schema, s->tables[col->table].name);
         ferry_buf_append_str(&sql, " WHERE abs(");
         ferry_pg_append_ident(&sql, col->column);
         ferry_buf_append_str(&sql, ") > 9007199254740992)");
@@ -579,7 +485,7 @@ static ferry_status widen(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wship_t *s, fer
         return FERRY_OK;
     }
     ferry_buf_append_str(&sql, "ALTER TABLE ");
-    append_table(&sql, c->wide_schema, s->tables[col->table].name);
+    ferry_pg_append_qualified(&sql, c->wide_schema, s->tables[col->table].name);
     ferry_buf_append_str(&sql, " ALTER COLUMN ");
     ferry_pg_append_ident(&sql, col->column);
     ferry_buf_append_str(&sql, " TYPE double precision");
@@ -597,12 +503,12 @@ static ferry_status widen(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wship_t *s, fer
     PQclear(res);
     ferry_info("ship %s: channel %s widened from bigint to double precision", s->ship_id,
                col->channel);
-    col->type = FERRY_W_DOUBLE;
+    col->type = FERRY_WTYPE_DOUBLE;
     return FERRY_OK;
 }
 
-ferry_status ferry_wcat_ensure(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wneed_t *needs, int n,
-                               ferry_err_t *err)
+ferry_status ferry_widecat_ensure(ferry_widecat_t *c, ferry_pg_t *pg, ferry_widecat_need_t *needs,
+                                  int n, ferry_err_t *err)
 {
     if (n == 0)
         return FERRY_OK;
@@ -630,11 +536,11 @@ ferry_status ferry_wcat_ensure(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wneed_t *n
         PQclear(res);
     }
     {
-        /* ferry_wcat_load clears and refills the entries in place (ship pointers stay). */
+        /* ferry_widecat_load clears and refills the entries in place (ship pointers stay). */
         char **copy = calloc((size_t)nships, sizeof *copy);
         for (int i = 0; i < nships; i++)
             copy[i] = strdup(ships[i]);
-        st = ferry_wcat_load(c, pg, copy, nships, err);
+        st = ferry_widecat_load(c, pg, copy, nships, err);
         for (int i = 0; i < nships; i++)
             free(copy[i]);
         free(copy);
@@ -645,11 +551,12 @@ ferry_status ferry_wcat_ensure(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wneed_t *n
         ddl_batch_t d;
         memset(&d, 0, sizeof d);
         for (int i = 0; i < n; i++) {
-            ferry_wship_t *s = needs[i].ship;
-            ferry_wcol_t *col = ferry_map_get(s->cols, needs[i].channel, strlen(needs[i].channel));
+            ferry_widecat_ship_t *s = needs[i].ship;
+            ferry_widecat_col_t *col =
+                ferry_map_get(s->cols, needs[i].channel, strlen(needs[i].channel));
             if (!col)
                 st = plan_channel(c, pg, s, needs[i].channel, needs[i].type, &d, err);
-            else if (needs[i].widen && col->type == FERRY_W_BIGINT)
+            else if (needs[i].widen && col->type == FERRY_WTYPE_BIGINT)
                 st = widen(c, pg, s, col, err);
             /* needs are sorted by ship: flush at the last need of each ship */
             if (!st && (i + 1 == n || needs[i + 1].ship != s))
@@ -670,7 +577,7 @@ fail:
 fail_nocommit:
     /* The cache may hold what was rolled back: reload these ships next time. */
     for (int i = 0; i < nships; i++) {
-        ferry_wship_t *s = ferry_map_get(c->ships, ships[i], strlen(ships[i]));
+        ferry_widecat_ship_t *s = ferry_map_get(c->ships, ships[i], strlen(ships[i]));
         if (s)
             ship_clear(s);
     }

@@ -4,9 +4,10 @@
  * transaction commits. Start more processes with the same --group to scale out.
  *
  * A batch is bounded by --batch-rows and --batch-time. Its life:
- *   poll -> decode (bad bytes: DLQ) -> resolve catalog (new channels become columns;
- *   values of the wrong type: DLQ) -> drop in-batch duplicates (first wins) ->
- *   one transaction (writer.c) -> flush the DLQ producer -> store + commit offsets.
+ *   poll -> decode (bad bytes: DLQ; batch.c) -> resolve catalog (new channels become
+ *   columns; values no wide column can take: narrow only, then DLQ; resolve.c) -> drop
+ *   in-batch duplicates (first wins) -> one transaction (writer.c, wide.c) -> flush the DLQ
+ *   producer -> store + commit offsets (here).
  * A database that goes away is waited for with capped backoff and the same batch is
  * written again; a data error nobody foresaw is isolated by splitting the batch and the
  * offending reading is dead-lettered, so a partition is never blocked. When partitions
@@ -16,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ferry/widecat.h"
 #include "ferry/command.h"
 #include "ferry/decoder.h"
 #include "ferry/dlq.h"
@@ -28,7 +28,7 @@
 #include "ferry/pg.h"
 #include "ferry/telemetry.h"
 #include "ferry/topics.h"
-#include "writer.h"
+#include "dualwrite.h"
 
 static const ferry_opt_t dualwrite_opts[] = {
     FERRY_OPT_BROKERS,
@@ -54,42 +54,9 @@ static const ferry_opt_t dualwrite_opts[] = {
     FERRY_OPT_END,
 };
 
-#define LAT_BUCKETS 10001 /* 1 ms each, the last one is "10 s or more" */
-
-typedef struct offset_mark {
-    char topic[256];
-    int32_t partition;
-    int64_t next;
-} offset_mark_t;
-
-typedef struct worker {
-    const ferry_opts_t *o;
-    ferry_consumer_t *c;
-    ferry_dlq_t *dlq;
-    ferry_pg_t *pg;
-    ferry_wcat_t *cat;
-    ferry_decoder_t *dec;
-    dw_narrow_t narrow;
-    int64_t batch_rows, batch_time_ms;
-    /* the batch in hand */
-    rd_kafka_message_t **msgs;
-    int nmsgs, capmsgs;
-    dw_rec_t *recs;
-    int nrecs, caprecs;
-    int64_t batch_started;
-    int dlq_pending;
-    uint32_t seq;
-    /* counters */
-    uint64_t consumed, written, cells, dead, conflicts, dupes, batches, fallbacks, waits;
-    uint64_t lat[LAT_BUCKETS], lat_total[LAT_BUCKETS];
-    int64_t first_msg_ms, last_commit_ms; /* active time, for throughput */
-    int fatal;
-    int unavailable; /* PostgreSQL refused a reconnect for good: exit 3, not 1 */
-} worker_t;
-
 /* ---- latency -------------------------------------------------------------------------- */
 
-static void lat_add(worker_t *w, int64_t ms)
+static void lat_add(dw_worker_t *w, int64_t ms)
 {
     if (ms < 0)
         ms = 0;
@@ -115,289 +82,6 @@ static int64_t lat_pct(const uint64_t *h, double p)
     return LAT_BUCKETS - 1;
 }
 
-/* ---- dead letters --------------------------------------------------------------------- */
-
-static void dead_letter(worker_t *w, const rd_kafka_message_t *m, const char *reason,
-                        const char *msg)
-{
-    ferry_err_t err;
-    /* queued with a copy: ferry_dlq_sync delivers it (again, if need be) before the offsets */
-    ferry_dlq_put(w->dlq, m, FERRY_POISON, reason, msg, &err);
-    w->dead++;
-    w->dlq_pending = 1;
-    ferry_debug("dead-lettered %s[%d]@%lld: %s: %s", rd_kafka_topic_name(m->rkt), m->partition,
-                (long long)m->offset, reason, msg);
-}
-
-/* ---- batch ---------------------------------------------------------------------------- */
-
-static void batch_add(worker_t *w, rd_kafka_message_t *m)
-{
-    if (w->nmsgs == w->capmsgs) {
-        w->capmsgs = w->capmsgs ? w->capmsgs * 2 : 1024;
-        w->msgs = ferry_xrealloc(w->msgs, (size_t)w->capmsgs, sizeof *w->msgs);
-    }
-    if (w->nmsgs == 0)
-        w->batch_started = ferry_mono_ms();
-    if (!w->first_msg_ms)
-        w->first_msg_ms = ferry_mono_ms();
-    w->msgs[w->nmsgs++] = m;
-    w->consumed++;
-
-    ferry_reading_t r;
-    ferry_err_t err;
-    char *wire = NULL;
-    ferry_framing framing;
-    int st;
-    int64_t backoff = 250;
-    /* A registry that is down or slow: wait for it with the record in hand (never dead-letter
-     * a good record for that); a stop first leaves the record uncommitted for a replay. */
-    while ((st = ferry_decoder_reading(w->dec, m->payload, m->len, &r, &wire, &framing, &err)) ==
-               FERRY_RETRY &&
-           ferry_running()) {
-        if (w->waits++ % 20 == 0)
-            ferry_warn("%s[%d]@%lld: %s; waiting for the schema registry",
-                       rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset, err.msg);
-        ferry_sleep_ms(backoff);
-        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
-    }
-    if (st == FERRY_RETRY || st == FERRY_FATAL) {
-        if (st == FERRY_FATAL) {
-            ferry_error("%s; stopping", err.msg);
-            w->fatal = 1;
-            ferry_request_stop();
-        }
-        w->nmsgs--; /* neither written nor dead-lettered: its offset must not be committed */
-        w->consumed--;
-        rd_kafka_message_destroy(m);
-        return;
-    }
-    if (st != FERRY_OK) {
-        char msg[1200];
-        snprintf(msg, sizeof msg, "%s: %s", ferry_framing_name(framing), err.msg);
-        dead_letter(w, m, "undecodable", msg);
-        return;
-    }
-    if (r.ts_us < FERRY_PG_TS_MIN_US) {
-        free(wire);
-        dead_letter(w, m, "timestamp_out_of_range",
-                    "timestamp is before PostgreSQL's range (4713 BC)");
-        return;
-    }
-    char *owned = NULL, why[256];
-    const char *reason = NULL;
-    if (ferry_narrow_coerce(&w->narrow.t, &r, &owned, &reason, why, sizeof why) != 0) {
-        free(owned);
-        free(wire);
-        dead_letter(w, m, reason, why);
-        return;
-    }
-    if (w->nrecs == w->caprecs) {
-        w->caprecs = w->caprecs ? w->caprecs * 2 : 1024;
-        w->recs = ferry_xrealloc(w->recs, (size_t)w->caprecs, sizeof *w->recs);
-    }
-    dw_rec_t *rc = &w->recs[w->nrecs++];
-    memset(rc, 0, sizeof *rc);
-    rc->r = r;
-    rc->owned = owned;
-    rc->wire = wire;
-    rc->topic = rd_kafka_topic_name(m->rkt);
-    rc->partition = m->partition;
-    rc->offset = m->offset;
-    rc->seq = w->seq++;
-    rc->msg = m;
-}
-
-static void batch_clear(worker_t *w)
-{
-    for (int i = 0; i < w->nrecs; i++) {
-        free(w->recs[i].owned);
-        w->recs[i].owned = NULL;
-        free(w->recs[i].wire);
-        w->recs[i].wire = NULL;
-    }
-    for (int i = 0; i < w->nmsgs; i++)
-        rd_kafka_message_destroy(w->msgs[i]);
-    w->nmsgs = 0;
-    w->nrecs = 0;
-    w->dlq_pending = 0;
-}
-
-static int cmp_key(const void *a, const void *b)
-{
-    const dw_rec_t *x = *(dw_rec_t *const *)a, *y = *(dw_rec_t *const *)b;
-    size_t n = x->r.ship_id.len < y->r.ship_id.len ? x->r.ship_id.len : y->r.ship_id.len;
-    int c = memcmp(x->r.ship_id.ptr, y->r.ship_id.ptr, n);
-    if (c || x->r.ship_id.len != y->r.ship_id.len)
-        return c ? c : (x->r.ship_id.len < y->r.ship_id.len ? -1 : 1);
-    n = x->r.channel_id.len < y->r.channel_id.len ? x->r.channel_id.len : y->r.channel_id.len;
-    c = memcmp(x->r.channel_id.ptr, y->r.channel_id.ptr, n);
-    if (c || x->r.channel_id.len != y->r.channel_id.len)
-        return c ? c : (x->r.channel_id.len < y->r.channel_id.len ? -1 : 1);
-    if (x->r.ts_us != y->r.ts_us)
-        return x->r.ts_us < y->r.ts_us ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static int same_key(const dw_rec_t *x, const dw_rec_t *y)
-{
-    return x->r.ts_us == y->r.ts_us && x->r.ship_id.len == y->r.ship_id.len &&
-           x->r.channel_id.len == y->r.channel_id.len &&
-           memcmp(x->r.ship_id.ptr, y->r.ship_id.ptr, x->r.ship_id.len) == 0 &&
-           memcmp(x->r.channel_id.ptr, y->r.channel_id.ptr, x->r.channel_id.len) == 0;
-}
-
-static const char *value_type_name(ferry_value_type t)
-{
-    static const char *const names[] = {"null", "double", "long", "boolean", "string"};
-    return names[t];
-}
-
-/* Whether the batch holds, for the (ship, channel) of sorted[i], a long that a double
- * column could not hold exactly (the records are sorted by ship and channel). */
-static int has_big_long(dw_rec_t **sorted, int i, int n)
-{
-    int lo = i;
-    while (lo > 0 && sorted[lo - 1]->ship == sorted[i]->ship &&
-           sorted[lo - 1]->r.channel_id.len == sorted[i]->r.channel_id.len &&
-           memcmp(sorted[lo - 1]->r.channel_id.ptr, sorted[i]->r.channel_id.ptr,
-                  sorted[i]->r.channel_id.len) == 0)
-        lo--;
-    for (int k = lo; k < n && sorted[k]->ship == sorted[i]->ship &&
-                     sorted[k]->r.channel_id.len == sorted[i]->r.channel_id.len &&
-                     memcmp(sorted[k]->r.channel_id.ptr, sorted[i]->r.channel_id.ptr,
-                            sorted[i]->r.channel_id.len) == 0;
-         k++) {
-        const ferry_reading_t *r = &sorted[k]->r;
-        if (!sorted[k]->dropped && r->type == FERRY_VALUE_LONG &&
-            (r->v.l > (1LL << 53) || r->v.l < -(1LL << 53)))
-            return 1;
-    }
-    return 0;
-}
-
-/* Dead-letters, once, the readings that were written to narrow without their wide cell. */
-static void report_conflicts(worker_t *w)
-{
-    for (int i = 0; i < w->nrecs; i++) {
-        dw_rec_t *rc = &w->recs[i];
-        if (rc->dropped || rc->reported || !(rc->wide_conflict || rc->stored_conflict))
-            continue;
-        rc->reported = 1;
-        w->conflicts++;
-        char msg[512];
-        snprintf(msg, sizeof msg,
-                 "written to the narrow table, but not to the wide table: channel '%.*s' of ship"
-                 " '%.*s' is a %s column and the value is a %s",
-                 (int)(rc->r.channel_id.len > 200 ? 200 : rc->r.channel_id.len),
-                 rc->r.channel_id.ptr, (int)(rc->r.ship_id.len > 200 ? 200 : rc->r.ship_id.len),
-                 rc->r.ship_id.ptr, rc->col ? ferry_wtype_sql(rc->col->type) : "(no)",
-                 value_type_name(rc->r.type));
-        dead_letter(w, rc->msg, "wide_type_conflict", msg);
-        w->dead--; /* counted as a conflict, not as a reading lost to the DLQ */
-    }
-}
-
-/* Loads unknown ships, creates missing columns, dead-letters type conflicts and drops
- * in-batch duplicates. `sorted` receives the live records sorted by key. */
-static ferry_status resolve(worker_t *w, dw_rec_t **sorted, int *nsorted, ferry_err_t *err)
-{
-    int n = 0;
-    for (int i = 0; i < w->nrecs; i++)
-        if (!w->recs[i].dropped)
-            sorted[n++] = &w->recs[i];
-    qsort(sorted, (size_t)n, sizeof *sorted, cmp_key);
-    /* duplicates: first (lowest seq) wins */
-    for (int i = 1; i < n; i++) {
-        if (!sorted[i]->dropped && same_key(sorted[i - 1], sorted[i])) {
-            sorted[i]->dropped = 1;
-            w->dupes++;
-        }
-    }
-    /* ships: load what the cache does not hold */
-    char **load = NULL;
-    int nload = 0;
-    for (int i = 0; i < n; i++) {
-        dw_rec_t *rc = sorted[i];
-        rc->ship = ferry_wcat_ship(w->cat, rc->r.ship_id.ptr, rc->r.ship_id.len);
-        int same = i > 0 && rc->r.ship_id.len == sorted[i - 1]->r.ship_id.len &&
-                   memcmp(rc->r.ship_id.ptr, sorted[i - 1]->r.ship_id.ptr, rc->r.ship_id.len) == 0;
-        if ((!rc->ship || !rc->ship->loaded) && !same) {
-            load = ferry_xrealloc(load, (size_t)(nload + 1), sizeof *load);
-            load[nload++] = ferry_xstrndup(rc->r.ship_id.ptr, rc->r.ship_id.len);
-        }
-    }
-    ferry_status st = ferry_wcat_load(w->cat, w->pg, load, nload, err);
-    for (int i = 0; i < nload; i++)
-        free(load[i]);
-    free(load);
-    if (st)
-        return st;
-    for (int i = 0; i < n; i++)
-        if (!sorted[i]->ship)
-            sorted[i]->ship =
-                ferry_wcat_ship(w->cat, sorted[i]->r.ship_id.ptr, sorted[i]->r.ship_id.len);
-    /* columns: up to three rounds (create, then widen a column created this batch) */
-    for (int round = 0; round < 3; round++) {
-        ferry_wneed_t *needs = NULL;
-        int nneeds = 0;
-        for (int i = 0; i < n; i++) {
-            dw_rec_t *rc = sorted[i];
-            if (rc->dropped)
-                continue;
-            rc->col = NULL;
-            rc->wide_conflict = 0;
-            if (rc->r.type == FERRY_VALUE_NULL)
-                continue;
-            ferry_wcol_t *col =
-                ferry_map_get(rc->ship->cols, rc->r.channel_id.ptr, rc->r.channel_id.len);
-            int f = col ? ferry_wtype_fits(col->type, &rc->r) : 2;
-            if (f == 0) {
-                rc->col = col;
-                continue;
-            }
-            if (f < 0)
-                continue; /* a conflict: decided after the last round */
-            /* new channel (2) or widen (1): one need per (ship, channel); records are
-             * sorted by ship and channel, so a repeat is the previous need */
-            if (nneeds > 0 && needs[nneeds - 1].ship == rc->ship &&
-                strlen(needs[nneeds - 1].channel) == rc->r.channel_id.len &&
-                memcmp(needs[nneeds - 1].channel, rc->r.channel_id.ptr, rc->r.channel_id.len) == 0)
-                continue;
-            if (f == 1 && (col->widen_refused || has_big_long(sorted, i, n)))
-                continue; /* widening would not be lossless: the value is a wide conflict */
-            needs = ferry_xrealloc(needs, (size_t)(nneeds + 1), sizeof *needs);
-            needs[nneeds].ship = rc->ship;
-            needs[nneeds].channel = ferry_xstrndup(rc->r.channel_id.ptr, rc->r.channel_id.len);
-            needs[nneeds].type = ferry_wtype_for_value(rc->r.type);
-            needs[nneeds].widen = f == 1;
-            nneeds++;
-        }
-        if (nneeds == 0) {
-            free(needs);
-            break;
-        }
-        st = ferry_wcat_ensure(w->cat, w->pg, needs, nneeds, err);
-        for (int k = 0; k < nneeds; k++)
-            free((char *)needs[k].channel);
-        free(needs);
-        if (st)
-            return st;
-    }
-    /* Whatever still has no column is a wide conflict: the reading is written to narrow (the
-     * source of truth) all the same, without its wide cell, and dead-lettered once that is
-     * committed (report_conflicts), so verify and the DLQ both show it. */
-    for (int i = 0; i < n; i++) {
-        dw_rec_t *rc = sorted[i];
-        if (rc->dropped || rc->r.type == FERRY_VALUE_NULL)
-            continue;
-        if (!rc->col)
-            rc->wide_conflict = 1;
-    }
-    *nsorted = n;
-    return FERRY_OK;
-}
-
 /* The dead-letter reason of a reading the database refused, by SQLSTATE. */
 static const char *db_reason(const ferry_err_t *err)
 {
@@ -414,7 +98,7 @@ static const char *db_reason(const ferry_err_t *err)
 
 /* Writes sorted[lo..hi); on a data error splits the range until the bad reading is found
  * and dead-lettered. */
-static ferry_status write_range(worker_t *w, dw_rec_t **sorted, int lo, int hi, ferry_err_t *err)
+static ferry_status write_range(dw_worker_t *w, dw_rec_t **sorted, int lo, int hi, ferry_err_t *err)
 {
     dw_write_stats_t ws;
     ferry_status st = dw_write_batch(w->pg, w->cat, &w->narrow, sorted + lo, hi - lo, &ws, err);
@@ -432,7 +116,7 @@ static ferry_status write_range(worker_t *w, dw_rec_t **sorted, int lo, int hi, 
     if (live <= 1) {
         for (int i = lo; i < hi; i++) {
             if (!sorted[i]->dropped) {
-                dead_letter(w, sorted[i]->msg, db_reason(err), err->msg);
+                dw_dead_letter(w, sorted[i]->msg, db_reason(err), err->msg);
                 sorted[i]->dropped = 1;
             }
         }
@@ -445,29 +129,23 @@ static ferry_status write_range(worker_t *w, dw_rec_t **sorted, int lo, int hi, 
     return write_range(w, sorted, mid, hi, err);
 }
 
-static void reconnect(worker_t *w)
+/* Waits for PostgreSQL to come back (ferry_pg_reconnect_wait). A refusal that waiting cannot
+ * fix (a wrong password, the database gone) stops the worker with exit 3. */
+static void reconnect(dw_worker_t *w)
 {
     ferry_err_t err;
-    while (ferry_running()) {
-        if (ferry_pg_reconnect(w->pg, &err) == FERRY_OK) {
-            ferry_wcat_forget(w->cat);
-            ferry_info("PostgreSQL is back");
-            return;
-        }
-        if (err.status == FERRY_FATAL) {
-            ferry_error("%s; stopping (fix the connection settings, then start the worker again)",
-                        err.msg);
-            w->fatal = 1;
-            w->unavailable = 1;
-            ferry_request_stop();
-            return;
-        }
+    ferry_status st = ferry_pg_reconnect_wait(&w->pg, 1, &err);
+    if (st == FERRY_OK) {
+        ferry_widecat_forget(w->cat);
+    } else if (st == FERRY_FATAL) {
+        w->fatal = 1;
+        w->unavailable = 1;
     }
 }
 
 /* Writes and commits the batch in hand. Returns FERRY_OK when the batch is durable and its
  * offsets committed (or there was nothing), otherwise leaves the batch uncommitted. */
-static ferry_status flush(worker_t *w)
+static ferry_status flush(dw_worker_t *w)
 {
     if (w->nmsgs == 0)
         return FERRY_OK;
@@ -476,7 +154,7 @@ static ferry_status flush(worker_t *w)
     ferry_status st;
     for (;;) {
         int n = 0;
-        st = resolve(w, sorted, &n, &err);
+        st = dw_resolve(w, sorted, &n, &err);
         if (st == FERRY_OK)
             st = write_range(w, sorted, 0, n, &err);
         if (st == FERRY_OK)
@@ -503,7 +181,7 @@ static ferry_status flush(worker_t *w)
         return st;
     }
     free(sorted);
-    report_conflicts(w);
+    dw_report_conflicts(w);
     int64_t now_ms = ferry_now_us() / 1000;
     for (int i = 0; i < w->nrecs; i++) {
         if (w->recs[i].dropped)
@@ -545,23 +223,23 @@ static ferry_status flush(worker_t *w)
                    err.msg);
     w->batches++;
     w->last_commit_ms = ferry_mono_ms();
-    batch_clear(w);
+    dw_batch_clear(w);
     return FERRY_OK;
 }
 
 static void on_rebalance(ferry_consumer_t *c, int revoke,
                          const rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
-    worker_t *w = opaque;
+    dw_worker_t *w = opaque;
     if (revoke && w->nmsgs > 0) {
         ferry_info("partitions revoked: writing and committing the batch in hand (%d records)",
                    w->nmsgs);
         if (flush(w) != FERRY_OK)
-            batch_clear(w); /* not committed: the new owner replays it */
+            dw_batch_clear(w); /* not committed: the new owner replays it */
     }
 }
 
-static void progress(worker_t *w, const char *tag, int64_t t0)
+static void progress(dw_worker_t *w, const char *tag, int64_t t0)
 {
     double secs = (double)(ferry_mono_ms() - t0) / 1000.0;
     int64_t p50 = lat_pct(w->lat, 0.50), p99 = lat_pct(w->lat, 0.99);
@@ -576,66 +254,33 @@ static void progress(worker_t *w, const char *tag, int64_t t0)
     memset(w->lat, 0, sizeof w->lat);
 }
 
-int cmd_dualwrite(int argc, char **argv)
+/* Connects to PostgreSQL, opens the narrow table and the catalog, the decoder, the DLQ and the
+ * consumer. Returns 0 or the exit status to stop with (the error logged). */
+static int worker_open(dw_worker_t *w, int max_cols)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "--pg CONNINFO [options]",
-        "Consumer-group worker: writes every TelemetryReading (Avro single-object, Schema Registry "
-        "framing with --schema-registry, or a JSON object; docs/contracts.md) to the narrow table "
-        "and merges it into the ship's wide table in one PostgreSQL transaction per batch, then "
-        "commits the "
-        "Kafka offsets. New channels become columns on the fly. Bad records go to <topic>.dlq. The "
-        "narrow table is created in ferry's layout unless --narrow-columns describes an existing "
-        "one (docs/migration.md). "
-        "Run more processes with the same --group to scale out.",
-        dualwrite_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
-        return rc;
-    }
-    worker_t *w = ferry_xcalloc(1, sizeof *w);
-    w->o = o;
-    w->batch_rows = ferry_opts_int(o, "batch-rows");
-    w->batch_time_ms = ferry_opts_duration_ms(o, "batch-time");
-    int max_cols = (int)ferry_opts_int(o, "max-columns");
-    if (w->batch_rows < 1 || max_cols < 1 || max_cols > 1500 || !ferry_opts_str(o, "pg")) {
-        fprintf(stderr,
-                "%s: --pg is required; --batch-rows >= 1; --max-columns between 1 and 1500\n",
-                argv[0]);
-        ferry_opts_destroy(o);
-        free(w);
-        return FERRY_EXIT_USAGE;
-    }
+    const ferry_opts_t *o = w->o;
     ferry_err_t err;
     ferry_pg_retry_t retry = {200, 10000, 0};
-    rc = FERRY_EXIT_OK;
     w->pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry dualwrite", &retry, &err);
     if (!w->pg) {
         ferry_error("%s", err.msg);
-        rc = err.status == FERRY_FATAL ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_UNAVAILABLE;
-        goto out;
+        return FERRY_EXIT_UNAVAILABLE;
     }
-    if (ferry_wcat_setup(w->pg, ferry_opts_str(o, "wide-schema"), &err) ||
-        dw_narrow_setup(w->pg, &w->narrow, ferry_opts_str(o, "narrow-table"),
-                        ferry_opts_str(o, "narrow-columns"), ferry_opts_str(o, "narrow-time-zone"),
-                        &err)) {
+    if (ferry_widecat_setup(w->pg, ferry_opts_str(o, "wide-schema"), &err) ||
+        dw_narrow_setup(w->pg, &w->narrow, o, &err)) {
         ferry_error("%s", err.msg);
-        rc = err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
-        goto out;
+        return err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
     }
-    w->cat = ferry_wcat_new(ferry_opts_str(o, "wide-schema"), max_cols);
+    w->cat = ferry_widecat_new(ferry_opts_str(o, "wide-schema"), max_cols);
     w->dec = ferry_decoder_from_opts(o, ferry_schema_get("TelemetryReading"), &err);
     if (!w->dec) {
         ferry_error("%s", err.msg);
-        rc = FERRY_EXIT_USAGE;
-        goto out;
+        return FERRY_EXIT_USAGE;
     }
     w->dlq = ferry_dlq_new(o, &err);
     if (!w->dlq) {
         ferry_error("%s", err.msg);
-        rc = FERRY_EXIT_USAGE;
-        goto out;
+        return FERRY_EXIT_USAGE;
     }
     /* Keep librdkafka's prefetch modest: memory is bounded by the batch, not the lag. */
     static const char *const cdefaults[] = {"queued.max.messages.kbytes",
@@ -653,9 +298,17 @@ int cmd_dualwrite(int argc, char **argv)
     w->c = ferry_consumer_new(o, ferry_opts_str(o, "group"), &topic, 1, &cc, &err);
     if (!w->c) {
         ferry_error("%s", err.msg);
-        rc = FERRY_EXIT_USAGE;
-        goto out;
+        return FERRY_EXIT_USAGE;
     }
+    return FERRY_EXIT_OK;
+}
+
+/* Polls, batches and flushes until a stop or --until-idle; then writes what is held. */
+static void worker_run(dw_worker_t *w)
+{
+    const ferry_opts_t *o = w->o;
+    const char *topic = ferry_opts_str(o, "topic");
+    ferry_err_t err;
     ferry_info("dual-writing %s (group %s) into %s and %s.*", topic, ferry_opts_str(o, "group"),
                w->narrow.t.table, ferry_opts_str(o, "wide-schema"));
     ferry_until_idle_t idle;
@@ -670,7 +323,7 @@ int cmd_dualwrite(int argc, char **argv)
         }
         rd_kafka_message_t *m = ferry_consumer_poll(w->c, timeout, &err);
         if (m)
-            batch_add(w, m);
+            dw_batch_add(w, m);
         int due = w->nmsgs > 0 &&
                   (w->nmsgs >= w->batch_rows ||
                    ferry_mono_ms() - w->batch_started >= w->batch_time_ms || (!m && timeout == 0));
@@ -695,16 +348,52 @@ int cmd_dualwrite(int argc, char **argv)
         ferry_info("active %.3f s (first record to last commit): %.0f readings/s",
                    (double)(w->last_commit_ms - w->first_msg_ms) / 1000.0,
                    (double)w->consumed * 1000.0 / (double)(w->last_commit_ms - w->first_msg_ms));
-    if (w->fatal)
-        rc = w->unavailable ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_FAILED;
-out:
+}
+
+int cmd_dualwrite(int argc, char **argv)
+{
+    ferry_opts_t *o = ferry_opts_new(
+        argv[0], "--pg CONNINFO [options]",
+        "Consumer-group worker: writes every TelemetryReading (Avro single-object, Schema Registry "
+        "framing with --schema-registry, or a JSON object; docs/contracts.md) to the narrow table "
+        "and merges it into the ship's wide table in one PostgreSQL transaction per batch, then "
+        "commits the "
+        "Kafka offsets. New channels become columns on the fly. Bad records go to <topic>.dlq. The "
+        "narrow table is created in ferry's layout unless --narrow-columns describes an existing "
+        "one (docs/migration.md). "
+        "Run more processes with the same --group to scale out.",
+        dualwrite_opts);
+    int rc;
+    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
+        ferry_opts_destroy(o);
+        return rc;
+    }
+    dw_worker_t *w = ferry_xcalloc(1, sizeof *w);
+    w->o = o;
+    w->batch_rows = ferry_opts_int(o, "batch-rows");
+    w->batch_time_ms = ferry_opts_duration_ms(o, "batch-time");
+    int max_cols = (int)ferry_opts_int(o, "max-columns");
+    if (w->batch_rows < 1 || max_cols < 1 || max_cols > 1500 || !ferry_opts_str(o, "pg")) {
+        fprintf(stderr,
+                "%s: --pg is required; --batch-rows >= 1; --max-columns between 1 and 1500\n",
+                argv[0]);
+        ferry_opts_destroy(o);
+        free(w);
+        return FERRY_EXIT_USAGE;
+    }
+    rc = worker_open(w, max_cols);
+    if (rc == FERRY_EXIT_OK) {
+        worker_run(w);
+        if (w->fatal)
+            rc = w->unavailable ? FERRY_EXIT_UNAVAILABLE : FERRY_EXIT_FAILED;
+    }
     if (w->c) {
-        batch_clear(w); /* anything left was not committed: the group replays it */
+        dw_batch_clear(w); /* anything left was not committed: the group replays it */
         ferry_consumer_close(w->c, NULL);
     }
     ferry_dlq_destroy(w->dlq);
     ferry_decoder_free(w->dec);
-    ferry_wcat_destroy(w->cat);
+    ferry_widecat_destroy(w->cat);
     dw_narrow_free(&w->narrow);
     ferry_pg_close(w->pg);
     free(w->msgs);

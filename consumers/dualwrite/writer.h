@@ -23,8 +23,8 @@
 
 typedef struct dw_rec {
     ferry_reading_t r;
-    ferry_wship_t *ship;
-    ferry_wcol_t *col; /* NULL: no wide cell (null value) */
+    ferry_widecat_ship_t *ship;
+    ferry_widecat_col_t *col; /* NULL: no wide cell (null value) */
     const char *topic;
     int32_t partition;
     int64_t offset;
@@ -53,15 +53,21 @@ typedef struct dw_write_stats {
     int narrow_fallback; /* 1 if the staging path was used */
 } dw_write_stats_t;
 
-/* Opens the narrow table (ferry_narrow_open; ferry's layout is created when missing). */
-ferry_status dw_narrow_setup(ferry_pg_t *pg, dw_narrow_t *n, const char *table, const char *spec,
-                             const char *zone, ferry_err_t *err);
+/* Opens the narrow table of the command line (ferry_narrow_open_opts; ferry's layout is created
+ * when missing). Free with dw_narrow_free() (also after a failure). */
+ferry_status dw_narrow_setup(ferry_pg_t *pg, dw_narrow_t *n, const ferry_opts_t *o,
+                             ferry_err_t *err);
 void dw_narrow_free(dw_narrow_t *n);
 
 /* Writes recs[0..n) (skipping dropped ones) in one transaction and commits it. On failure
  * the transaction is rolled back and the classified error returned (FERRY_RETRY:
  * connection; FERRY_POISON: a data error the batch could not be written with). */
-ferry_status dw_write_batch(ferry_pg_t *pg, ferry_wcat_t *cat, dw_narrow_t *narrow, dw_rec_t **recs,
-                            int n, dw_write_stats_t *stats, ferry_err_t *err);
+/* The wide half of dw_write_batch (wide.c): merges the readings with a wide cell into their
+ * ships' wide tables, inside the caller's transaction. */
+ferry_status dw_write_wide(ferry_pg_t *pg, ferry_widecat_t *cat, dw_rec_t **recs, int n,
+                           dw_write_stats_t *stats, ferry_err_t *err);
+
+ferry_status dw_write_batch(ferry_pg_t *pg, ferry_widecat_t *cat, dw_narrow_t *narrow,
+                            dw_rec_t **recs, int n, dw_write_stats_t *stats, ferry_err_t *err);
 
 #endif

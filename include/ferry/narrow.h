@@ -31,6 +31,7 @@
 
 #include "ferry/buf.h"
 #include "ferry/err.h"
+#include "ferry/options.h"
 #include "ferry/pg.h"
 #include "ferry/telemetry.h"
 
@@ -124,6 +125,12 @@ ferry_status ferry_narrow_open(ferry_pg_t *pg, ferry_narrow_t *n, const char *ta
                                const char *spec, const char *zone, ferry_narrow_use use,
                                ferry_err_t *err);
 void ferry_narrow_close(ferry_narrow_t *n);
+/* ferry_narrow_open() of the table, spec and zone that the options FERRY_OPT_NARROW_TABLE,
+ * FERRY_OPT_NARROW_COLUMNS and FERRY_OPT_NARROW_TIME_ZONE of `o` give: how every command opens
+ * the narrow table of its command line. Free with ferry_narrow_close() (also after a
+ * failure). */
+ferry_status ferry_narrow_open_opts(ferry_pg_t *pg, ferry_narrow_t *n, const ferry_opts_t *o,
+                                    ferry_narrow_use use, ferry_err_t *err);
 
 /* Which rows ferry_narrow_select() returns. Each member is an SQL expression (usually a
  * parameter like "$1") or NULL for no condition. */

@@ -4,11 +4,10 @@
  *   ferry.ship_tables     (ship_id, part, table_name, columns)   one row per wide table
  *   ferry.channel_columns (ship_id, channel_id, table_name, column_name, pg_type)
  *   ferry.ship_state      (ship_id, cutoff_ts, first_topic, first_partition, first_offset, ...)
- * Names are derived from the data but always safe and distinct: a sanitised prefix (ASCII
- * letters, digits, '_') plus 12 hex digits of a 64-bit hash of the full id, so two
- * 200-character channel names that differ in their last character get different columns,
- * and nothing is ever cut by PostgreSQL's 63-byte identifier limit. Every identifier is
- * quoted in SQL anyway. A ship's channels fill its first table up to --max-columns, then
+ * Table and column names are derived from the ids but always safe and distinct
+ * (ferry_safe_name, safe.h: a sanitised prefix plus 12 hex digits of a 48-bit hash of the full
+ * id; a name another ship or channel holds already gets a suffix). Every identifier is quoted
+ * in SQL anyway. A ship's channels fill its first table up to --max-columns, then
  * continue in `<table>_p2`, `_p3`, ...
  *
  * New channels become columns while the system runs: the worker takes a per-ship advisory
@@ -23,100 +22,81 @@
 
 #include "ferry/map.h"
 #include "ferry/pg.h"
+#include "ferry/safe.h"
 #include "ferry/telemetry.h"
+#include "ferry/wtype.h"
 
-typedef enum ferry_wtype {
-    FERRY_W_DOUBLE = 0,
-    FERRY_W_BIGINT = 1,
-    FERRY_W_BOOL = 2,
-    FERRY_W_TEXT = 3,
-} ferry_wtype;
-
-typedef struct ferry_wtable {
+/* One wide table of a ship (a row of ferry.ship_tables). */
+typedef struct ferry_widecat_table {
     char *name; /* unquoted table name (in the wide schema) */
     int part;
     int columns; /* channel columns in it */
-    /* per-batch scratch */
-    uint64_t epoch;
-} ferry_wtable_t;
+} ferry_widecat_table_t;
 
-typedef struct ferry_wcol {
+/* One channel's column (a row of ferry.channel_columns). */
+typedef struct ferry_widecat_col {
     char *channel;
     char *column; /* unquoted column name */
     int table;    /* index into the ship's tables */
-    ferry_wtype type;
+    ferry_wtype_t type;
     int widen_refused; /* a bigint column that cannot become double precision losslessly */
-    /* per-batch scratch, used by the writer */
-    uint64_t epoch;
-    int stmt_idx;
-} ferry_wcol_t;
+} ferry_widecat_col_t;
 
-typedef struct ferry_wship {
+/* What the catalog knows of one ship. */
+typedef struct ferry_widecat_ship {
     char *ship_id;
-    ferry_wtable_t *tables;
+    ferry_widecat_table_t *tables;
     int ntables;
-    ferry_map_t *cols;  /* channel -> ferry_wcol_t* */
+    ferry_map_t *cols;  /* channel -> ferry_widecat_col_t* */
     int state_recorded; /* a ferry.ship_state row exists */
     int loaded;         /* tables and columns are in the cache */
-    /* per-batch scratch */
-    uint64_t epoch;
-    int64_t first_offset;
-    int32_t first_partition;
-    int64_t first_ts;
-} ferry_wship_t;
+} ferry_widecat_ship_t;
 
-typedef struct ferry_wcat {
+/* The cache of the catalog for the ships a worker has met. */
+typedef struct ferry_widecat {
     char *wide_schema; /* unquoted */
     int max_columns;
-    ferry_map_t *ships; /* ship_id -> ferry_wship_t* */
-} ferry_wcat_t;
+    ferry_map_t *ships; /* ship_id -> ferry_widecat_ship_t* */
+} ferry_widecat_t;
 
-/* The PostgreSQL type of a column type ("double precision", ...) and the type a value
- * would create a column of (FERRY_W_DOUBLE for a long? no: long -> bigint). */
-const char *ferry_wtype_sql(ferry_wtype t);
-int ferry_wtype_parse(const char *s, ferry_wtype *out);
-ferry_wtype ferry_wtype_for_value(ferry_value_type v);
-/* How a value fits a column of type t: 0 fits (a long into a double column when exact, an
- * integral double into a bigint column), 1 needs the bigint column widened to double
- * precision, -1 conflicts (it goes to a dead-letter or reject table, never into the column). */
-int ferry_wtype_fits(ferry_wtype t, const ferry_reading_t *r);
-
-ferry_wcat_t *ferry_wcat_new(const char *wide_schema, int max_columns);
-void ferry_wcat_destroy(ferry_wcat_t *c);
+/* A new, empty cache for wide tables in `wide_schema` of at most `max_columns` channel columns
+ * each (the schema name is copied). The caller frees it with ferry_widecat_destroy(), which
+ * frees every ship, table and column it holds. */
+ferry_widecat_t *ferry_widecat_new(const char *wide_schema, int max_columns);
+/* NULL is a no-op. */
+void ferry_widecat_destroy(ferry_widecat_t *c);
 
 /* Creates ferry's catalog tables and (unless NULL) the wide schema if missing. */
-ferry_status ferry_wcat_setup(ferry_pg_t *pg, const char *wide_schema, ferry_err_t *err);
+ferry_status ferry_widecat_setup(ferry_pg_t *pg, const char *wide_schema, ferry_err_t *err);
 
-/* The cached ship or NULL (it may be !loaded: then ferry_wcat_load it). */
-ferry_wship_t *ferry_wcat_ship(ferry_wcat_t *c, const char *ship, size_t len);
+/* The cached ship or NULL (it may be !loaded: then ferry_widecat_load it). Owned by the
+ * cache. */
+ferry_widecat_ship_t *ferry_widecat_ship(ferry_widecat_t *c, const char *ship, size_t len);
 
 /* Loads (or reloads) the given ships' tables, columns and state from PostgreSQL into the
  * cache. Ships unknown to the database get an empty cache entry. */
-ferry_status ferry_wcat_load(ferry_wcat_t *c, ferry_pg_t *pg, char *const *ships, int n,
-                             ferry_err_t *err);
+ferry_status ferry_widecat_load(ferry_widecat_t *c, ferry_pg_t *pg, char *const *ships, int n,
+                                ferry_err_t *err);
 
 /* A request to make a channel's column exist (or widen it). */
-typedef struct ferry_wneed {
-    ferry_wship_t *ship;
-    const char *channel; /* NUL-terminated */
-    ferry_wtype type;
+typedef struct ferry_widecat_need {
+    ferry_widecat_ship_t *ship;
+    const char *channel; /* NUL-terminated; the caller's */
+    ferry_wtype_t type;
     int widen; /* bigint -> double precision */
-} ferry_wneed_t;
+} ferry_widecat_need_t;
 
 /* Runs the DDL for `needs` in one transaction under per-ship advisory locks: re-reads the
  * catalog of those ships, creates missing tables and columns, widens, records everything in
  * the catalog, commits and refreshes the cache. On failure the transaction is rolled back
- * and the ships' cache entries are reloaded on next use. */
-ferry_status ferry_wcat_ensure(ferry_wcat_t *c, ferry_pg_t *pg, ferry_wneed_t *needs, int n,
-                               ferry_err_t *err);
+ * and the ships' cache entries are reloaded on next use. A bigint column is widened only
+ * when no value in it lies beyond +-2^53; otherwise it stays bigint and its widen_refused is
+ * set. `needs` is sorted by ship in place. */
+ferry_status ferry_widecat_ensure(ferry_widecat_t *c, ferry_pg_t *pg, ferry_widecat_need_t *needs,
+                                  int n, ferry_err_t *err);
 
 /* Marks every cached ship for reloading (e.g. after a reconnect). Ship pointers stay
- * valid until ferry_wcat_destroy(). */
-void ferry_wcat_forget(ferry_wcat_t *c);
-
-/* Derives a safe name: prefix + sanitised text (at most `keep` bytes) + '_' + 12 hex digits
- * of the hash of the full text. Writes at most 63 bytes + NUL into out. */
-void ferry_safe_name(const char *prefix, const char *text, size_t len, size_t keep, char *out,
-                     size_t outsz);
+ * valid until ferry_widecat_destroy(). */
+void ferry_widecat_forget(ferry_widecat_t *c);
 
 #endif
