@@ -11,8 +11,8 @@
 #include "backfill.h"
 #include "ferry/lifecycle.h"
 #include "ferry/log.h"
+#include "ferry/pg.h"
 #include "ferry/migration.h"
-#include "ferry/pg_copyout.h"
 
 #define PG_EPOCH_US      946684800000000LL
 #define MAX_REJECTS_KEPT 10000
@@ -416,7 +416,7 @@ ferry_status bf_do_part(bf_worker_t *w, const bf_chunk_t *c, ferry_widecat_ship_
         ferry_copy_abort(in, "reader stopped");
         goto out;
     }
-    st = ferry_pg_copyout_end(w->rd, len, err);
+    st = ferry_pg_copy_out_end(w->rd, len, err);
     ferry_pg_exec(w->rd, "ROLLBACK", NULL);
     if (st) {
         ferry_copy_abort(in, "reader failed");

@@ -169,6 +169,12 @@ int ferry_pg_copy_out_next(ferry_pg_t *pg, char **buf);
  * the connection can take the next command. Returns 0, or -1 when the connection had to be
  * given up (it is then reset on the next ferry_pg_reconnect). */
 int ferry_pg_copy_out_stop(ferry_pg_t *pg);
+/* Ends a COPY ... TO STDOUT on pg whose stream ended: `last` is what ferry_pg_copy_out_next
+ * returned, -1 (the end of the stream) or -2 (a connection error). Collects the command's
+ * results, so the connection can take the next command. Returns FERRY_OK when the server
+ * completed the COPY; FERRY_RETRY "COPY OUT: <libpq's message>" after a connection error;
+ * otherwise the classified error of the query. */
+ferry_status ferry_pg_copy_out_end(ferry_pg_t *pg, int last, ferry_err_t *err);
 
 /* PostgreSQL's timestamp range in microseconds since the Unix epoch: from 4713 BC; the
  * upper end (294276 AD) lies beyond what an int64 of Unix microseconds can hold. */

@@ -11,7 +11,7 @@ mutant verify-counts-only cli/cmd_verify.c \
 mutant dualwrite-no-commit consumers/dualwrite/dualwrite.c \
     's/ferry_consumer_store(w->c, last\[j\], NULL);/(void)last[j];/; s/if (ferry_consumer_commit(w->c, &err) != FERRY_OK)/if (0)/' \
     'it\.0301' "dualwrite never stores nor commits its offsets"
-mutant wide-cell-dropped consumers/dualwrite/writer.c \
+mutant wide-cell-dropped consumers/dualwrite/wide.c \
     's/^\( *\)append_elem(&ca->data, recs\[i\]);/\1{ static long mut_n; if (++mut_n % 10000 == 0) { ferry_buf_append_be32(\&ca->data, 0xffffffffu); ca->nulls++; } else append_elem(\&ca->data, recs[i]); }/' \
     'it\.0301' "one wide cell in 10,000 is written NULL"
 mutant dlq-reason-dropped lib/dlq.c \
@@ -26,7 +26,7 @@ mutant crawl-rate-half producers/crawl/crawl_config.c \
 mutant retrain-early consumers/retrain/policy.c \
     's/w->rows >= p->min_new_rows)/w->rows + 1 >= p->min_new_rows)/' \
     'unit\.retrain_policy|it\.0202' "the min-new-rows rule fires one row early (an extra trigger)"
-mutant backfill-last-chunk consumers/backfill/backfill.c \
+mutant backfill-last-chunk consumers/backfill/plan.c \
     's/start <= last && start < cut_us; start += chunk_us/start + chunk_us <= last \&\& start < cut_us; start += chunk_us/' \
     'it\.0404|it\.0405' "backfill plan skips each ship's last chunk"
 
