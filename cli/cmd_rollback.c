@@ -200,10 +200,7 @@ int cmd_rollback(int argc, char **argv)
         goto out;
     ferry_pg_t *pg = cmd.pg;
     rc = FERRY_EXIT_OK;
-    if (ferry_mig_setup(pg, &err) ||
-        ferry_narrow_open(pg, &src, ferry_opts_str(o, "narrow-table"),
-                          ferry_opts_str(o, "narrow-columns"),
-                          ferry_opts_str(o, "narrow-time-zone"), FERRY_NARROW_READ, &err)) {
+    if (ferry_mig_setup(pg, &err) || ferry_narrow_open_opts(pg, &src, o, FERRY_NARROW_READ, &err)) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_FAILED;
         goto out;

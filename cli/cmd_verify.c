@@ -339,10 +339,7 @@ int cmd_verify(int argc, char **argv)
     char **ships = NULL;
     int nships = 0;
     rc = FERRY_EXIT_OK;
-    if (ferry_mig_setup(pg, &err) ||
-        ferry_narrow_open(pg, &src, ferry_opts_str(o, "narrow-table"),
-                          ferry_opts_str(o, "narrow-columns"),
-                          ferry_opts_str(o, "narrow-time-zone"), FERRY_NARROW_READ, &err)) {
+    if (ferry_mig_setup(pg, &err) || ferry_narrow_open_opts(pg, &src, o, FERRY_NARROW_READ, &err)) {
         ferry_error("%s", err.msg);
         rc = ferry_exit_for(err.status);
         goto done;

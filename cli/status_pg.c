@@ -151,15 +151,12 @@ static ferry_status legacy_ships(ferry_pg_t *pg, const ferry_opts_t *o, json_t *
 {
     *array_out = NULL;
     const char *mode = ferry_opts_str(o, "legacy-scan");
-    const char *table = ferry_opts_str(o, "narrow-table");
     if (strcmp(mode, "off") == 0) {
         json_object_set_new(pj, "legacy_scan", json_string("off"));
         return FERRY_OK;
     }
     ferry_narrow_t src;
-    ferry_status st =
-        ferry_narrow_open(pg, &src, table, ferry_opts_str(o, "narrow-columns"),
-                          ferry_opts_str(o, "narrow-time-zone"), FERRY_NARROW_READ, err);
+    ferry_status st = ferry_narrow_open_opts(pg, &src, o, FERRY_NARROW_READ, err);
     if (st) {
         ferry_narrow_close(&src);
         return st;

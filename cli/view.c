@@ -3,7 +3,7 @@
  * ids, which are data, are reached through ferry.channel_columns and ferry.ship_tables. */
 #include "view.h"
 #include "ferry/pg.h"
-#include "ferry/widecat.h"
+#include "ferry/safe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
