@@ -10,15 +10,13 @@
 #include "ferry/log.h"
 #include "ferry/migration.h"
 
-int bf_connect_pg(const ferry_opts_t *o, const char *app, ferry_pg_t **pg)
+int bf_connect_pg(ferry_cmd_t *cmd, const char *app)
 {
+    int rc = ferry_cmd_connect(cmd, app, NULL);
+    if (rc >= 0)
+        return rc;
     ferry_err_t err;
-    *pg = ferry_pg_connect(ferry_opts_str(o, "pg"), app, NULL, &err);
-    if (!*pg) {
-        ferry_error("%s", err.msg);
-        return err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_UNAVAILABLE;
-    }
-    if (ferry_widecat_setup(*pg, NULL, &err) || ferry_mig_setup(*pg, &err)) {
+    if (ferry_widecat_setup(cmd->pg, NULL, &err) || ferry_mig_setup(cmd->pg, &err)) {
         ferry_error("%s", err.msg);
         return FERRY_EXIT_FAILED;
     }

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "ferry/command.h"
 #include "ferry/decoder.h"
 #include "ferry/narrow.h"
 #include "ferry/options.h"
@@ -52,9 +53,9 @@ int bf_plan(int argc, char **argv);
 int bf_retry(int argc, char **argv);
 int bf_run(int argc, char **argv);
 
-/* Connects to --pg of `o` as `app` and creates ferry's catalog and migration tables. Returns 0
- * or the exit status (the error logged); *pg is then to be closed by the caller in any case. */
-int bf_connect_pg(const ferry_opts_t *o, const char *app, ferry_pg_t **pg);
+/* Connects to --pg of the command as `app` (cmd->pg, closed by ferry_cmd_end) and creates
+ * ferry's catalog and migration tables. Returns 0 or the exit status (the error logged). */
+int bf_connect_pg(ferry_cmd_t *cmd, const char *app);
 
 /* Backfills chunk c in one writer transaction and records its result (chunk.c). */
 ferry_status bf_do_chunk(bf_worker_t *w, const bf_chunk_t *c, ferry_err_t *err);

@@ -233,33 +233,32 @@ static int plan_ships(const ferry_opts_t *o, ferry_pg_t *pg, ferry_producer_t *p
 
 int bf_plan(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "(--ship SHIP... | --all) [--chunk 24h] [--from TIME] --pg CONNINFO",
-        "Splits each ship's history before its cutoff into chunks and publishes one BackfillChunk "
-        "task per chunk not planned before. A ship never dual-written gets the time of planning "
-        "as its cutoff (recorded in ferry.ship_state).",
-        plan_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(argv[0],
+                       "(--ship SHIP... | --all) [--chunk 24h] [--from TIME] --pg CONNINFO",
+                       "Splits each ship's history before its cutoff into chunks and publishes one "
+                       "BackfillChunk task per chunk not planned before. A ship never dual-written "
+                       "gets the time of planning as its cutoff (recorded in ferry.ship_state).",
+                       plan_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    ferry_opts_t *o = cmd.o;
     const char *const *only;
     size_t nonly = ferry_opts_list(o, "ship", &only);
     int64_t chunk_us = ferry_opts_duration_ms(o, "chunk") * 1000;
     if ((!nonly && !ferry_opts_bool(o, "all")) || !ferry_opts_str(o, "pg") || chunk_us <= 0) {
-        fprintf(stderr, "%s: give --ship SHIP or --all, --pg, and a positive --chunk\n", argv[0]);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
+        return ferry_cmd_end(
+            &cmd, ferry_cmd_usage(&cmd, "give --ship SHIP or --all, --pg, and a positive --chunk"));
     }
     int64_t from_us = INT64_MIN;
     ferry_err_t err;
     if (ferry_opts_str(o, "from") &&
         ferry_ts_parse(ferry_opts_str(o, "from"), strlen(ferry_opts_str(o, "from")), FERRY_TS_AUTO,
                        &from_us, &err) != FERRY_OK) {
-        fprintf(stderr, "%s: --from: %s\n", argv[0], err.msg);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
+        return ferry_cmd_end(&cmd, ferry_cmd_usage(&cmd, "--from: %s", err.msg));
     }
     ferry_pg_t *pg = NULL;
     ferry_producer_t *p = NULL;
@@ -267,8 +266,9 @@ int bf_plan(int argc, char **argv)
     memset(&src, 0, sizeof src);
     char **ships = NULL;
     int nships = 0;
-    if ((rc = bf_connect_pg(o, "ferry backfill plan", &pg)))
+    if ((rc = bf_connect_pg(&cmd, "ferry backfill plan")))
         goto out;
+    pg = cmd.pg;
     if (ferry_narrow_open_opts(pg, &src, o, FERRY_NARROW_READ, &err)) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_USAGE;
@@ -292,36 +292,34 @@ out:
     free(ships);
     ferry_producer_destroy(p);
     ferry_narrow_close(&src);
-    ferry_pg_close(pg);
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }
 
 /* ---- retry ------------------------------------------------------------------------------ */
 
 int bf_retry(int argc, char **argv)
 {
-    ferry_opts_t *o =
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
         ferry_opts_new(argv[0], "(--chunk ID... | --failed) --pg CONNINFO",
-                       "Re-publishes chosen chunks as tasks (attempts start again).", retry_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+                       "Re-publishes chosen chunks as tasks (attempts start again).", retry_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    ferry_opts_t *o = cmd.o;
     const char *const *ids;
     size_t nids = ferry_opts_list(o, "chunk", &ids);
     if ((!nids && !ferry_opts_bool(o, "failed")) || !ferry_opts_str(o, "pg")) {
-        fprintf(stderr, "%s: give --chunk ID or --failed, and --pg\n", argv[0]);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
+        return ferry_cmd_end(&cmd, ferry_cmd_usage(&cmd, "give --chunk ID or --failed, and --pg"));
     }
     ferry_pg_t *pg = NULL;
     ferry_producer_t *p = NULL;
     ferry_err_t err;
     ferry_buf_t arr = FERRY_BUF_INIT;
-    if ((rc = bf_connect_pg(o, "ferry backfill retry", &pg)))
+    if ((rc = bf_connect_pg(&cmd, "ferry backfill retry")))
         goto out;
+    pg = cmd.pg;
     p = ferry_producer_new(o, NULL, &err);
     if (!p) {
         ferry_error("%s", err.msg);
@@ -362,7 +360,5 @@ int bf_retry(int argc, char **argv)
 out:
     ferry_buf_free(&arr);
     ferry_producer_destroy(p);
-    ferry_pg_close(pg);
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }

@@ -191,22 +191,20 @@ static ferry_status handle_task(bf_worker_t *w, ferry_dlq_t *dlq, const rd_kafka
 
 int bf_run(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "--pg CONNINFO [options]",
-        "Consumer-group worker: backfills the chunks published by `ferry backfill plan` from the "
-        "narrow table into the wide tables. Run more processes with the same --group to scale "
-        "out.",
-        run_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(argv[0], "--pg CONNINFO [options]",
+                       "Consumer-group worker: backfills the chunks published by `ferry backfill "
+                       "plan` from the narrow table into the wide tables. Run more processes with "
+                       "the same --group to scale out.",
+                       run_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
-    if (!ferry_opts_str(o, "pg")) {
-        fprintf(stderr, "%s: --pg is required\n", argv[0]);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
-    }
+    ferry_opts_t *o = cmd.o;
+    if (!ferry_opts_str(o, "pg"))
+        return ferry_cmd_end(&cmd, ferry_cmd_usage(&cmd, "--pg is required (or FERRY_PG_URL)"));
     bf_worker_t w = {0};
     w.o = o;
     ferry_err_t err;
@@ -214,8 +212,7 @@ int bf_run(int argc, char **argv)
     ferry_consumer_t *c = NULL;
     if (!(w.dec = ferry_decoder_from_opts(o, ferry_schema_get("BackfillChunk"), &err))) {
         ferry_error("%s", err.msg);
-        ferry_opts_destroy(o);
-        return FERRY_EXIT_USAGE;
+        return ferry_cmd_end(&cmd, FERRY_EXIT_USAGE);
     }
     char host[64] = "";
     gethostname(host, sizeof host - 1);
@@ -223,8 +220,9 @@ int bf_run(int argc, char **argv)
     /* application names carry the pid, so an operator can tell the workers apart */
     char app[64];
     snprintf(app, sizeof app, "ferry backfill run %d", (int)getpid());
-    if ((rc = bf_connect_pg(o, app, &w.pg)))
+    if ((rc = bf_connect_pg(&cmd, app)))
         goto out;
+    w.pg = cmd.pg;
     ferry_pg_retry_t retry = {200, 10000, 60000};
     snprintf(app, sizeof app, "ferry backfill reader %d", (int)getpid());
     w.rd = ferry_pg_connect(ferry_opts_str(o, "pg"), app, &retry, &err);
@@ -286,8 +284,6 @@ out:
     ferry_widecat_destroy(w.cat);
     ferry_narrow_close(&w.src);
     ferry_pg_close(w.rd);
-    ferry_pg_close(w.pg);
     ferry_decoder_free(w.dec);
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }

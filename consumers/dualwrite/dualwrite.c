@@ -256,21 +256,19 @@ static void progress(dw_worker_t *w, const char *tag, int64_t t0)
 
 /* Connects to PostgreSQL, opens the narrow table and the catalog, the decoder, the DLQ and the
  * consumer. Returns 0 or the exit status to stop with (the error logged). */
-static int worker_open(dw_worker_t *w, int max_cols)
+static int worker_open(dw_worker_t *w, ferry_cmd_t *cmd, int max_cols)
 {
     const ferry_opts_t *o = w->o;
     ferry_err_t err;
+    /* PostgreSQL is waited for as long as it takes: a worker started before it comes up */
     ferry_pg_retry_t retry = {200, 10000, 0};
-    w->pg = ferry_pg_connect(ferry_opts_str(o, "pg"), "ferry dualwrite", &retry, &err);
-    if (!w->pg) {
-        ferry_error("%s", err.msg);
-        return FERRY_EXIT_UNAVAILABLE;
-    }
+    int rc = ferry_cmd_connect(cmd, "ferry dualwrite", &retry);
+    if (rc >= 0)
+        return rc;
+    w->pg = cmd->pg;
     if (ferry_widecat_setup(w->pg, ferry_opts_str(o, "wide-schema"), &err) ||
-        dw_narrow_setup(w->pg, &w->narrow, o, &err)) {
-        ferry_error("%s", err.msg);
-        return err.status == FERRY_USAGE ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
-    }
+        dw_narrow_setup(w->pg, &w->narrow, o, &err))
+        return ferry_cmd_fail(&err);
     w->cat = ferry_widecat_new(ferry_opts_str(o, "wide-schema"), max_cols);
     w->dec = ferry_decoder_from_opts(o, ferry_schema_get("TelemetryReading"), &err);
     if (!w->dec) {
@@ -352,36 +350,34 @@ static void worker_run(dw_worker_t *w)
 
 int cmd_dualwrite(int argc, char **argv)
 {
-    ferry_opts_t *o = ferry_opts_new(
-        argv[0], "--pg CONNINFO [options]",
-        "Consumer-group worker: writes every TelemetryReading (Avro single-object, Schema Registry "
-        "framing with --schema-registry, or a JSON object; docs/contracts.md) to the narrow table "
-        "and merges it into the ship's wide table in one PostgreSQL transaction per batch, then "
-        "commits the "
-        "Kafka offsets. New channels become columns on the fly. Bad records go to <topic>.dlq. The "
-        "narrow table is created in ferry's layout unless --narrow-columns describes an existing "
-        "one (docs/migration.md). "
-        "Run more processes with the same --group to scale out.",
-        dualwrite_opts);
-    int rc;
-    if (!ferry_opts_parse_or_exit_code(o, argc, argv, &rc)) {
-        ferry_opts_destroy(o);
+    ferry_cmd_t cmd;
+    int rc = ferry_cmd_begin(
+        &cmd,
+        ferry_opts_new(
+            argv[0], "--pg CONNINFO [options]",
+            "Consumer-group worker: writes every TelemetryReading (Avro single-object, Schema "
+            "Registry framing with --schema-registry, or a JSON object; docs/contracts.md) to the "
+            "narrow table and merges it into the ship's wide table in one PostgreSQL transaction "
+            "per batch, then commits the Kafka offsets. New channels become columns on the fly. "
+            "Bad records go to <topic>.dlq. The narrow table is created in ferry's layout unless "
+            "--narrow-columns describes an existing one (docs/migration.md). Run more processes "
+            "with the same --group to scale out.",
+            dualwrite_opts),
+        argc, argv);
+    if (rc >= 0)
         return rc;
-    }
+    ferry_opts_t *o = cmd.o;
     dw_worker_t *w = ferry_xcalloc(1, sizeof *w);
     w->o = o;
     w->batch_rows = ferry_opts_int(o, "batch-rows");
     w->batch_time_ms = ferry_opts_duration_ms(o, "batch-time");
     int max_cols = (int)ferry_opts_int(o, "max-columns");
     if (w->batch_rows < 1 || max_cols < 1 || max_cols > 1500 || !ferry_opts_str(o, "pg")) {
-        fprintf(stderr,
-                "%s: --pg is required; --batch-rows >= 1; --max-columns between 1 and 1500\n",
-                argv[0]);
-        ferry_opts_destroy(o);
         free(w);
-        return FERRY_EXIT_USAGE;
+        return ferry_cmd_end(&cmd, ferry_cmd_usage(&cmd, "--pg is required; --batch-rows >= 1; "
+                                                         "--max-columns between 1 and 1500"));
     }
-    rc = worker_open(w, max_cols);
+    rc = worker_open(w, &cmd, max_cols);
     if (rc == FERRY_EXIT_OK) {
         worker_run(w);
         if (w->fatal)
@@ -395,10 +391,8 @@ int cmd_dualwrite(int argc, char **argv)
     ferry_decoder_free(w->dec);
     ferry_widecat_destroy(w->cat);
     dw_narrow_free(&w->narrow);
-    ferry_pg_close(w->pg);
     free(w->msgs);
     free(w->recs);
     free(w);
-    ferry_opts_destroy(o);
-    return rc;
+    return ferry_cmd_end(&cmd, rc);
 }
