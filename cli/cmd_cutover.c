@@ -46,7 +46,8 @@ int cmd_cutover(int argc, char **argv)
     ferry_narrow_t src;
     memset(&src, 0, sizeof src);
     rc = FERRY_EXIT_OK;
-    if (ferry_mig_setup(pg, &err) || ferry_narrow_open_opts(pg, &src, o, FERRY_NARROW_READ, &err)) {
+    if (ferry_migration_setup(pg, &err) ||
+        ferry_narrow_open_opts(pg, &src, o, FERRY_NARROW_READ, &err)) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_FAILED;
         goto out;
@@ -77,7 +78,8 @@ int cmd_cutover(int argc, char **argv)
     }
     if (ship_view_create(pg, &src, ferry_opts_str(o, "wide-schema"),
                          ferry_opts_str(o, "view-schema"), ship, !undo, &err) != FERRY_OK ||
-        ferry_mig_event(pg, ship, undo ? "cutover_undone" : "cut_over", "{}", &err) != FERRY_OK) {
+        ferry_migration_event(pg, ship, undo ? "cutover_undone" : "cut_over", "{}", &err) !=
+            FERRY_OK) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_FAILED;
         goto out;

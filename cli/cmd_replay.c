@@ -175,7 +175,7 @@ int cmd_replay(int argc, char **argv)
     g = ferry_groups_new(o, (int)ferry_opts_duration_ms(o, "timeout"), &err);
     if (!g) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
-        rc = ferry_exit_for(err.status);
+        rc = ferry_cmd_exit_for(err.status);
         goto out;
     }
     int dry_run = ferry_opts_bool(o, "dry-run");
@@ -197,7 +197,7 @@ int cmd_replay(int argc, char **argv)
     if (st != FERRY_OK)
         fprintf(stderr, "%s: %s%s\n", prog, st == FERRY_RETRY ? "Kafka unavailable: " : "",
                 err.msg);
-    rc = st == FERRY_OK ? FERRY_EXIT_OK : ferry_exit_for(st);
+    rc = st == FERRY_OK ? FERRY_EXIT_OK : ferry_cmd_exit_for(st);
 out:
     ferry_reset_plan_free(plan);
     ferry_groups_destroy(g);

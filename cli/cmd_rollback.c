@@ -134,7 +134,7 @@ static int rollback_rows(ferry_pg_t *pg, const ferry_opts_t *o, const char *ship
         char details[160];
         snprintf(details, sizeof details, "{\"since\": \"%s\", \"wide_rows_deleted\": %lld}",
                  sincep, deleted);
-        st = ferry_mig_event(pg, ship, "rolled_back", details, &err);
+        st = ferry_migration_event(pg, ship, "rolled_back", details, &err);
     }
     if (!st)
         st = ferry_pg_exec(pg, "COMMIT", &err);
@@ -200,7 +200,8 @@ int cmd_rollback(int argc, char **argv)
         goto out;
     ferry_pg_t *pg = cmd.pg;
     rc = FERRY_EXIT_OK;
-    if (ferry_mig_setup(pg, &err) || ferry_narrow_open_opts(pg, &src, o, FERRY_NARROW_READ, &err)) {
+    if (ferry_migration_setup(pg, &err) ||
+        ferry_narrow_open_opts(pg, &src, o, FERRY_NARROW_READ, &err)) {
         ferry_error("%s", err.msg);
         rc = FERRY_EXIT_FAILED;
         goto out;

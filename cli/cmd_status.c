@@ -98,7 +98,7 @@ int cmd_status(int argc, char **argv)
     }
     json_t *doc = json_object();
     json_object_set_new(doc, "version", json_integer(1));
-    json_object_set_new(doc, "generated_at", status_ts_json(ferry_now_us()));
+    json_object_set_new(doc, "generated_at", status_ts_json(ferry_clock_now_us()));
     int krc = status_kafka(o, doc);
     krc = krc == FERRY_EXIT_USAGE ? krc : krc ? FERRY_EXIT_UNAVAILABLE : 0;
     int prc = status_pg(o, doc);

@@ -339,9 +339,10 @@ int cmd_verify(int argc, char **argv)
     char **ships = NULL;
     int nships = 0;
     rc = FERRY_EXIT_OK;
-    if (ferry_mig_setup(pg, &err) || ferry_narrow_open_opts(pg, &src, o, FERRY_NARROW_READ, &err)) {
+    if (ferry_migration_setup(pg, &err) ||
+        ferry_narrow_open_opts(pg, &src, o, FERRY_NARROW_READ, &err)) {
         ferry_error("%s", err.msg);
-        rc = ferry_exit_for(err.status);
+        rc = ferry_cmd_exit_for(err.status);
         goto done;
     }
     const char *const *only;

@@ -167,7 +167,7 @@ int status_kafka(const ferry_opts_t *o, json_t *doc)
     if (!k.g) {
         json_object_set_new(kj, "ok", json_false());
         json_object_set_new(kj, "error", json_string(err.msg));
-        return ferry_exit_for(err.status);
+        return ferry_cmd_exit_for(err.status);
     }
     const char *const *named;
     size_t nnamed = ferry_opts_list(o, "group", &named);

@@ -458,7 +458,7 @@ int status_pg(const ferry_opts_t *o, json_t *doc)
     } else {
         json_object_set_new(pj, "ok", json_false());
         json_object_set_new(pj, "error", json_string(err.msg));
-        rc = ferry_exit_for(err.status);
+        rc = ferry_cmd_exit_for(err.status);
     }
     ferry_pg_close(pg);
     return rc;

@@ -50,7 +50,7 @@ int ferry_cmd_usage(const ferry_cmd_t *c, const char *fmt, ...)
 int ferry_cmd_fail(const ferry_err_t *err)
 {
     ferry_error("%s", err->msg);
-    return ferry_exit_for(err->status);
+    return ferry_cmd_exit_for(err->status);
 }
 
 int ferry_cmd_end(ferry_cmd_t *c, int rc)

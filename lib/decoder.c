@@ -297,11 +297,11 @@ int ferry_decoder_value_wait(ferry_decoder_t *d, const void *data, size_t len, a
     unsigned waits = 0;
     int rc;
     while ((rc = ferry_decoder_value(d, data, len, value, NULL, framing, err)) == FERRY_RETRY &&
-           ferry_running()) {
+           ferry_lifecycle_running()) {
         if (waits++ % 20 == 0)
             ferry_warn("%s: %s; waiting for the schema registry", where,
                        err ? err->msg : "registry unavailable");
-        ferry_sleep_ms(backoff);
+        ferry_lifecycle_sleep_ms(backoff);
         backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }
     return rc;

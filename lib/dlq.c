@@ -32,7 +32,7 @@ static rd_kafka_headers_t *dlq_headers(rd_kafka_headers_t *hdrs, const char *src
         snprintf(num, sizeof num, "%lld", (long long)ts_ms);
         rd_kafka_header_add(hdrs, "ferry.source.timestamp", -1, num, -1);
     }
-    snprintf(num, sizeof num, "%lld", (long long)(ferry_now_us() / 1000));
+    snprintf(num, sizeof num, "%lld", (long long)(ferry_clock_now_us() / 1000));
     rd_kafka_header_add(hdrs, "ferry.dlq.time", -1, num, -1);
     return hdrs;
 }
@@ -302,7 +302,7 @@ ferry_status ferry_dlq_sync(ferry_dlq_t *d, ferry_err_t *err)
                         failed, why, (long long)(wait_ms / 1000));
         else
             ferry_warn("%zu dead letter(s) still in flight; waiting", queued);
-        if (ferry_sleep_ms(wait_ms) < 0 || !ferry_running())
+        if (ferry_lifecycle_sleep_ms(wait_ms) < 0 || !ferry_lifecycle_running())
             return ferry_err_set(err, FERRY_RETRY, "stopped with %zu dead letter(s) undelivered",
                                  failed + queued);
         wait_ms = wait_ms * 2 > 30000 ? 30000 : wait_ms * 2;

@@ -353,10 +353,11 @@ ferry_status ferry_groups_committed(ferry_groups_t *g, const char *group, const 
     /* A broker still loading its group coordinator (just started, or the coordinator moved)
      * answers "not coordinator" / "load in progress" for a while: asked again within the
      * handle's timeout. */
-    int64_t until = ferry_mono_ms() + g->timeout_ms;
+    int64_t until = ferry_clock_mono_ms() + g->timeout_ms;
     for (int wait = 100;; wait = wait < 1000 ? wait * 2 : 1000) {
         ferry_status st = committed_once(g, group, topic, out, err);
-        if (st != FERRY_RETRY || ferry_mono_ms() + wait >= until || ferry_sleep_ms(wait) != 0)
+        if (st != FERRY_RETRY || ferry_clock_mono_ms() + wait >= until ||
+            ferry_lifecycle_sleep_ms(wait) != 0)
             return st;
     }
 }

@@ -410,7 +410,7 @@ static xfer_t *xfer_new(const ferry_http_request_t *req, CURL *reuse, void *user
     }
     if (x->hdrs)
         SETOPT(x, CURLOPT_HTTPHEADER, x->hdrs);
-    x->start_ms = ferry_mono_ms();
+    x->start_ms = ferry_clock_mono_ms();
     return x;
 fail:
     ferry_err_set(err, FERRY_FATAL, "cannot set up an HTTP transfer (libcurl)");
@@ -422,7 +422,7 @@ fail:
 static void xfer_finish(xfer_t *x, CURLcode code)
 {
     ferry_http_response_t *r = &x->resp;
-    r->elapsed_ms = ferry_mono_ms() - x->start_ms;
+    r->elapsed_ms = ferry_clock_mono_ms() - x->start_ms;
     r->status = 0;
     const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(code);
     switch (code) {
@@ -559,7 +559,7 @@ ferry_status ferry_http_request_retry(const ferry_http_request_t *req,
     int64_t cap = policy && policy->cap_ms > 0 ? policy->cap_ms : DEFAULT_CAP_MS;
     int64_t max_ra = policy && policy->max_retry_after_ms > 0 ? policy->max_retry_after_ms
                                                               : DEFAULT_MAX_RETRY_AFTER;
-    uint64_t rng = (uint64_t)ferry_now_us() ^ ((uint64_t)getpid() << 32);
+    uint64_t rng = (uint64_t)ferry_clock_now_us() ^ ((uint64_t)getpid() << 32);
     char shown[256], what[320];
     ferry_http_redact_url(req->url, shown, sizeof shown);
     memset(resp, 0, sizeof *resp);
@@ -583,7 +583,7 @@ ferry_status ferry_http_request_retry(const ferry_http_request_t *req,
             delay = resp->retry_after_ms < max_ra ? resp->retry_after_ms : max_ra;
         ferry_warn("%s: %s; retry %d/%d in %lld ms", shown, what, attempt + 1, max,
                    (long long)delay);
-        if (ferry_sleep_ms(delay) < 0)
+        if (ferry_lifecycle_sleep_ms(delay) < 0)
             return ferry_err_set(err, FERRY_RETRY, "%s: %s; stopped before retrying", shown, what);
     }
 }
@@ -740,7 +740,7 @@ void ferry_http_multi_cancel_all(ferry_http_multi_t *m, ferry_http_done_fn done,
         unlink_xfer(m, x);
         x->resp.outcome = FERRY_HTTP_CANCELLED;
         x->resp.status = 0;
-        x->resp.elapsed_ms = ferry_mono_ms() - x->start_ms;
+        x->resp.elapsed_ms = ferry_clock_mono_ms() - x->start_ms;
         snprintf(x->resp.error, sizeof x->resp.error, "cancelled");
         if (done)
             done(&x->resp, x->user, opaque);

@@ -469,7 +469,7 @@ rd_kafka_message_t *ferry_consumer_poll(ferry_consumer_t *c, int timeout_ms, fer
         char reason[256];
         rd_kafka_fatal_error(c->rk, reason, sizeof reason);
         ferry_err_set(err, FERRY_FATAL, "consumer fatal error: %s", reason);
-        ferry_request_stop();
+        ferry_lifecycle_request_stop();
     } else {
         ferry_status st = ferry_kafka_classify(rkm->err);
         if (rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
@@ -479,7 +479,7 @@ rd_kafka_message_t *ferry_consumer_poll(ferry_consumer_t *c, int timeout_ms, fer
                   rd_kafka_message_errstr(rkm));
         if (st == FERRY_FATAL) {
             ferry_err_set(err, FERRY_FATAL, "consumer: %s", rd_kafka_message_errstr(rkm));
-            ferry_request_stop();
+            ferry_lifecycle_request_stop();
         }
     }
     rd_kafka_message_destroy(rkm);

@@ -1,4 +1,4 @@
-/* lifecycle.c - signal handling and clocks (see include/ferry/lifecycle.h). */
+/* lifecycle.c - signal handling and the stop it requests (see include/ferry/lifecycle.h). */
 #include "ferry/lifecycle.h"
 
 #include <signal.h>
@@ -30,26 +30,26 @@ void ferry_lifecycle_install(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-int ferry_running(void)
+int ferry_lifecycle_running(void)
 {
     return !g_stop;
 }
 
-void ferry_request_stop(void)
+void ferry_lifecycle_request_stop(void)
 {
     g_stop = 1;
 }
 
-int ferry_stop_signal(void)
+int ferry_lifecycle_stop_signal(void)
 {
     return g_signal;
 }
 
-int ferry_sleep_ms(int64_t ms)
+int ferry_lifecycle_sleep_ms(int64_t ms)
 {
-    int64_t end = ferry_mono_ms() + ms;
+    int64_t end = ferry_clock_mono_ms() + ms;
     while (!g_stop) {
-        int64_t left = end - ferry_mono_ms();
+        int64_t left = end - ferry_clock_mono_ms();
         if (left <= 0)
             return 0;
         if (left > 100)
@@ -58,18 +58,4 @@ int ferry_sleep_ms(int64_t ms)
         nanosleep(&ts, NULL);
     }
     return -1;
-}
-
-int64_t ferry_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t ferry_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

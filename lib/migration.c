@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-ferry_status ferry_mig_setup(ferry_pg_t *pg, ferry_err_t *err)
+ferry_status ferry_migration_setup(ferry_pg_t *pg, ferry_err_t *err)
 {
     ferry_status st = ferry_pg_exec(
         pg,
@@ -42,8 +42,8 @@ ferry_status ferry_mig_setup(ferry_pg_t *pg, ferry_err_t *err)
     return st;
 }
 
-ferry_status ferry_mig_event(ferry_pg_t *pg, const char *ship, const char *event,
-                             const char *details_json, ferry_err_t *err)
+ferry_status ferry_migration_event(ferry_pg_t *pg, const char *ship, const char *event,
+                                   const char *details_json, ferry_err_t *err)
 {
     const char *p[] = {ship, event, details_json};
     PGresult *res = ferry_pg_query(
@@ -55,7 +55,7 @@ ferry_status ferry_mig_event(ferry_pg_t *pg, const char *ship, const char *event
     return FERRY_OK;
 }
 
-void ferry_mig_ts_param(int64_t us, char *out, size_t outsz)
+void ferry_migration_ts_param(int64_t us, char *out, size_t outsz)
 {
     ferry_ts_format_pg(us, out, outsz);
 }

@@ -93,7 +93,7 @@ static void notice_to_log(void *arg, const char *message)
 static ferry_status do_connect(ferry_pg_t *pg, ferry_err_t *err)
 {
     int64_t wait = pg->retry.initial_ms;
-    int64_t start = ferry_mono_ms();
+    int64_t start = ferry_clock_mono_ms();
     int attempt = 0;
     char shown[512];
     ferry_pg_redact(pg->conninfo, shown, sizeof shown);
@@ -130,8 +130,8 @@ static ferry_status do_connect(ferry_pg_t *pg, ferry_err_t *err)
         if (connect_error_is_permanent(msg))
             return ferry_err_set(err, FERRY_FATAL, "cannot connect to PostgreSQL (%s): %s", shown,
                                  msg);
-        int64_t elapsed = ferry_mono_ms() - start;
-        if (!ferry_running())
+        int64_t elapsed = ferry_clock_mono_ms() - start;
+        if (!ferry_lifecycle_running())
             return ferry_err_set(err, FERRY_RETRY, "stopped while connecting to PostgreSQL");
         if (pg->retry.give_up_ms > 0 && elapsed >= pg->retry.give_up_ms)
             return ferry_err_set(err, FERRY_RETRY,
@@ -140,7 +140,7 @@ static ferry_status do_connect(ferry_pg_t *pg, ferry_err_t *err)
                                  shown, attempt, (long long)(elapsed / 1000), msg);
         if (attempt == 1 || attempt % 10 == 0)
             ferry_warn("PostgreSQL not reachable (%s): %s; retrying", shown, msg);
-        ferry_sleep_ms(jitter(wait));
+        ferry_lifecycle_sleep_ms(jitter(wait));
         wait = wait * 2 > pg->retry.max_ms ? pg->retry.max_ms : wait * 2;
     }
 }
@@ -185,7 +185,7 @@ ferry_status ferry_pg_reconnect_wait(ferry_pg_t *const *conns, size_t n, ferry_e
 {
     ferry_err_t e;
     ferry_err_clear(&e);
-    while (ferry_running()) {
+    while (ferry_lifecycle_running()) {
         size_t i = 0;
         while (i < n && ferry_pg_reconnect(conns[i], &e) == FERRY_OK)
             i++;
@@ -196,7 +196,7 @@ ferry_status ferry_pg_reconnect_wait(ferry_pg_t *const *conns, size_t n, ferry_e
         if (e.status == FERRY_FATAL) {
             ferry_error("%s; stopping (fix the connection settings, then start the worker again)",
                         e.msg);
-            ferry_request_stop();
+            ferry_lifecycle_request_stop();
             return ferry_err_set(err, FERRY_FATAL, "%s", e.msg);
         }
     }
@@ -482,14 +482,14 @@ const char *ferry_pg_array_close(ferry_buf_t *b)
 
 #define COPY_FLUSH_BYTES (256 * 1024)
 
-struct ferry_copy {
+struct ferry_pg_copy {
     ferry_pg_t *pg;
     ferry_buf_t buf;
     int failed;
     char errmsg[256];
 };
 
-static void copy_fail(ferry_copy_t *cp, const char *msg)
+static void copy_fail(ferry_pg_copy_t *cp, const char *msg)
 {
     cp->failed = 1;
     snprintf(cp->errmsg, sizeof cp->errmsg, "%.250s", msg);
@@ -497,7 +497,7 @@ static void copy_fail(ferry_copy_t *cp, const char *msg)
 
 /* Hands the buffered rows to libpq; on a non-blocking connection that may have to wait for
  * the server to take what was sent before (watching it, see pg_wait.c). */
-static void copy_flush(ferry_copy_t *cp)
+static void copy_flush(ferry_pg_copy_t *cp)
 {
     if (cp->failed || cp->buf.len == 0)
         return;
@@ -520,7 +520,7 @@ static void copy_flush(ferry_copy_t *cp)
     ferry_buf_reset(&cp->buf);
 }
 
-ferry_copy_t *ferry_copy_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t *err)
+ferry_pg_copy_t *ferry_pg_copy_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t *err)
 {
     if (!ferry_pg_ok(pg)) {
         ferry_err_set(err, FERRY_RETRY, "PostgreSQL connection lost");
@@ -541,7 +541,7 @@ ferry_copy_t *ferry_copy_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t
         return NULL;
     }
     PQclear(res);
-    ferry_copy_t *cp = calloc(1, sizeof *cp);
+    ferry_pg_copy_t *cp = calloc(1, sizeof *cp);
     if (!cp)
         abort();
     cp->pg = pg;
@@ -552,37 +552,37 @@ ferry_copy_t *ferry_copy_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t
     return cp;
 }
 
-void ferry_copy_row(ferry_copy_t *cp, int16_t nfields)
+void ferry_pg_copy_row(ferry_pg_copy_t *cp, int16_t nfields)
 {
     if (cp->buf.len >= COPY_FLUSH_BYTES)
         copy_flush(cp);
     ferry_buf_append_be16(&cp->buf, (uint16_t)nfields);
 }
 
-void ferry_copy_null(ferry_copy_t *cp)
+void ferry_pg_copy_null(ferry_pg_copy_t *cp)
 {
     ferry_buf_append_be32(&cp->buf, 0xffffffffu);
 }
 
-void ferry_copy_text(ferry_copy_t *cp, const char *s, size_t len)
+void ferry_pg_copy_text(ferry_pg_copy_t *cp, const char *s, size_t len)
 {
     ferry_buf_append_be32(&cp->buf, (uint32_t)len);
     ferry_buf_append(&cp->buf, s, len);
 }
 
-void ferry_copy_int8(ferry_copy_t *cp, int64_t v)
+void ferry_pg_copy_int8(ferry_pg_copy_t *cp, int64_t v)
 {
     ferry_buf_append_be32(&cp->buf, 8);
     ferry_buf_append_be64(&cp->buf, (uint64_t)v);
 }
 
-void ferry_copy_int4(ferry_copy_t *cp, int32_t v)
+void ferry_pg_copy_int4(ferry_pg_copy_t *cp, int32_t v)
 {
     ferry_buf_append_be32(&cp->buf, 4);
     ferry_buf_append_be32(&cp->buf, (uint32_t)v);
 }
 
-void ferry_copy_float8(ferry_copy_t *cp, double v)
+void ferry_pg_copy_float8(ferry_pg_copy_t *cp, double v)
 {
     uint64_t u;
     memcpy(&u, &v, sizeof u);
@@ -590,19 +590,19 @@ void ferry_copy_float8(ferry_copy_t *cp, double v)
     ferry_buf_append_be64(&cp->buf, u);
 }
 
-void ferry_copy_bool(ferry_copy_t *cp, int v)
+void ferry_pg_copy_bool(ferry_pg_copy_t *cp, int v)
 {
     ferry_buf_append_be32(&cp->buf, 1);
     ferry_buf_append_byte(&cp->buf, v ? 1 : 0);
 }
 
-void ferry_copy_timestamptz(ferry_copy_t *cp, int64_t unix_us)
+void ferry_pg_copy_timestamptz(ferry_pg_copy_t *cp, int64_t unix_us)
 {
     /* PostgreSQL counts from 2000-01-01 00:00:00 UTC. */
-    ferry_copy_int8(cp, unix_us - 946684800000000LL);
+    ferry_pg_copy_int8(cp, unix_us - 946684800000000LL);
 }
 
-ferry_status ferry_copy_end(ferry_copy_t *cp, int64_t *rows, ferry_err_t *err)
+ferry_status ferry_pg_copy_end(ferry_pg_copy_t *cp, int64_t *rows, ferry_err_t *err)
 {
     ferry_buf_append_be16(&cp->buf, 0xffff); /* trailer */
     copy_flush(cp);
@@ -641,7 +641,7 @@ out:
     return st;
 }
 
-void ferry_copy_abort(ferry_copy_t *cp, const char *reason)
+void ferry_pg_copy_abort(ferry_pg_copy_t *cp, const char *reason)
 {
     if (!cp)
         return;

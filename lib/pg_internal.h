@@ -10,15 +10,15 @@ struct ferry_pg {
     char *conninfo;
     char *app;
     ferry_pg_retry_t retry;
-    uint64_t generation;           /* bumped by every successful (re)connect */
-    struct pg_prepared *prepared;  /* statements prepared by name (lib/pg_prepared.c) */
+    uint64_t generation;          /* bumped by every successful (re)connect */
+    struct pg_prepared *prepared; /* statements prepared by name (lib/pg_prepared.c) */
 };
 
 /* One wait for the server, from the moment a command was sent to its last result. */
 typedef struct pg_watch {
-    const char *what;     /* "SQL", "COPY", ... for messages */
-    int stoppable;        /* a stop request ends the wait (1 is returned) */
-    int64_t since_ms;     /* the last time the server gave a sign of life */
+    const char *what; /* "SQL", "COPY", ... for messages */
+    int stoppable;    /* a stop request ends the wait (1 is returned) */
+    int64_t since_ms; /* the last time the server gave a sign of life */
     int64_t next_probe_ms;
     int64_t next_note_ms;
 } pg_watch_t;

@@ -17,10 +17,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PROBE_AFTER_MS   15000 /* silence before the first probe */
-#define PROBE_EVERY_MS   60000 /* between probes (and notes) while the server works */
-#define PROBE_TIMEOUT_S  "10"  /* connect_timeout of the probe */
-#define PROBE_ANSWER_MS  10000 /* how long the probe's query may take */
+#define PROBE_AFTER_MS  15000 /* silence before the first probe */
+#define PROBE_EVERY_MS  60000 /* between probes (and notes) while the server works */
+#define PROBE_TIMEOUT_S "10"  /* connect_timeout of the probe */
+#define PROBE_ANSWER_MS 10000 /* how long the probe's query may take */
 
 void pg_watch_start(pg_watch_t *w, const char *what, int stoppable)
 {
@@ -31,7 +31,7 @@ void pg_watch_start(pg_watch_t *w, const char *what, int stoppable)
 
 void pg_watch_progress(pg_watch_t *w)
 {
-    w->since_ms = ferry_mono_ms();
+    w->since_ms = ferry_clock_mono_ms();
     w->next_probe_ms = w->since_ms + PROBE_AFTER_MS;
     w->next_note_ms = w->next_probe_ms;
 }
@@ -63,10 +63,10 @@ static int probe(ferry_pg_t *pg, int pid, char *state, size_t statesz, char *why
                           "SELECT state || coalesce(' (waiting for ' || wait_event_type || ': '"
                           " || wait_event || ')', '') FROM pg_stat_activity WHERE pid = $1::int",
                           1, NULL, params, NULL, NULL, 0)) {
-        int64_t deadline = ferry_mono_ms() + PROBE_ANSWER_MS;
-        while (PQflush(c) == 1 && ferry_mono_ms() < deadline)
+        int64_t deadline = ferry_clock_mono_ms() + PROBE_ANSWER_MS;
+        while (PQflush(c) == 1 && ferry_clock_mono_ms() < deadline)
             poll(&(struct pollfd){.fd = PQsocket(c), .events = POLLOUT}, 1, 200);
-        while (PQisBusy(c) && ferry_mono_ms() < deadline) {
+        while (PQisBusy(c) && ferry_clock_mono_ms() < deadline) {
             poll(&(struct pollfd){.fd = PQsocket(c), .events = POLLIN}, 1, 200);
             if (!PQconsumeInput(c))
                 break;
@@ -90,7 +90,7 @@ static int probe(ferry_pg_t *pg, int pid, char *state, size_t statesz, char *why
 /* Drops the connection after a silence: the caller reconnects. */
 static int gone(ferry_pg_t *pg, pg_watch_t *w, const char *why, ferry_err_t *err)
 {
-    int64_t secs = (ferry_mono_ms() - w->since_ms) / 1000;
+    int64_t secs = (ferry_clock_mono_ms() - w->since_ms) / 1000;
     ferry_warn("PostgreSQL has not answered (%s) for %lld s and %s: taking it for gone,"
                " reconnecting",
                w->what, (long long)secs, why);
@@ -105,7 +105,7 @@ static int gone(ferry_pg_t *pg, pg_watch_t *w, const char *why, ferry_err_t *err
 
 static int keep_watch(ferry_pg_t *pg, pg_watch_t *w, ferry_err_t *err)
 {
-    int64_t now = ferry_mono_ms();
+    int64_t now = ferry_clock_mono_ms();
     if (now < w->next_probe_ms)
         return 0;
     char state[200], why[300];
@@ -120,15 +120,16 @@ static int keep_watch(ferry_pg_t *pg, pg_watch_t *w, ferry_err_t *err)
                    (long long)((now - w->since_ms) / 1000), state);
         w->next_note_ms = now + PROBE_EVERY_MS;
     }
-    w->next_probe_ms = ferry_mono_ms() + PROBE_EVERY_MS;
+    w->next_probe_ms = ferry_clock_mono_ms() + PROBE_EVERY_MS;
     return 0;
 }
 
 int pg_wait(ferry_pg_t *pg, pg_watch_t *w, int want_write, ferry_err_t *err)
 {
-    if (w->stoppable && !ferry_running())
+    if (w->stoppable && !ferry_lifecycle_running())
         return 1;
-    struct pollfd p = {.fd = PQsocket(pg->conn), .events = (short)(POLLIN | (want_write ? POLLOUT : 0))};
+    struct pollfd p = {.fd = PQsocket(pg->conn),
+                       .events = (short)(POLLIN | (want_write ? POLLOUT : 0))};
     int r = poll(&p, 1, 1000);
     if (r < 0 && errno != EINTR) {
         ferry_err_set(err, FERRY_RETRY, "%s: poll: %s", w->what, strerror(errno));

@@ -92,7 +92,7 @@ ferry_status ferry_txn_abort(ferry_txn_t *t, ferry_err_t *err)
             ferry_warn("abort transaction: %s; retrying", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
             t->stats.retries++;
-            ferry_sleep_ms(TXN_RETRY_WAIT);
+            ferry_lifecycle_sleep_ms(TXN_RETRY_WAIT);
             continue;
         }
         t->open = 0;
@@ -113,7 +113,7 @@ static int on_error(ferry_txn_t *t, rd_kafka_error_t *e, const char *what, int t
         ferry_warn("%s: %s; retrying", what, rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
         t->stats.retries++;
-        ferry_sleep_ms(TXN_RETRY_WAIT);
+        ferry_lifecycle_sleep_ms(TXN_RETRY_WAIT);
         return -1;
     }
     /* Abortable, or retriable too often: abort, the caller redoes the work. */

@@ -25,10 +25,10 @@ int ferry_until_idle_done(ferry_until_idle_t *u, ferry_consumer_t *c, int busy)
     if (u->idle_ms < 0 || !ferry_consumer_caught_up(c))
         return 0;
     if (u->since < 0) {
-        u->since = ferry_mono_ms();
+        u->since = ferry_clock_mono_ms();
         return 0;
     }
-    if (ferry_mono_ms() - u->since < u->idle_ms)
+    if (ferry_clock_mono_ms() - u->since < u->idle_ms)
         return 0;
     int64_t lag = -1;
     ferry_err_t err;
@@ -40,7 +40,7 @@ int ferry_until_idle_done(ferry_until_idle_t *u, ferry_consumer_t *c, int busy)
         return 1;
     }
     ferry_debug("idle, but the group's lag is %lld: staying", (long long)lag);
-    u->since = ferry_mono_ms();
+    u->since = ferry_clock_mono_ms();
     return 0;
 }
 

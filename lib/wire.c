@@ -51,10 +51,11 @@ int ferry_wire_setup_wait(const ferry_opts_t *o, const ferry_schema_t *schema, c
 {
     int rc;
     unsigned tries = 0;
-    while ((rc = ferry_wire_setup(o, schema, topic, w, err)) == FERRY_RETRY && ferry_running()) {
+    while ((rc = ferry_wire_setup(o, schema, topic, w, err)) == FERRY_RETRY &&
+           ferry_lifecycle_running()) {
         if (tries++ % 10 == 0)
             ferry_warn("%s; waiting for the schema registry", err ? err->msg : "registry away");
-        ferry_sleep_ms(2000);
+        ferry_lifecycle_sleep_ms(2000);
     }
     return rc;
 }

@@ -44,9 +44,9 @@ int main(int argc, char **argv)
     sim_init(&sim, &sc);
     ferry_buf_reset(&sql);
     ferry_buf_appendf(&sql, "COPY %s FROM STDIN (FORMAT binary)", argv[2]);
-    int64_t t0 = ferry_mono_ms();
+    int64_t t0 = ferry_clock_mono_ms();
     ferry_pg_exec(pg, "BEGIN", NULL);
-    ferry_copy_t *cp = ferry_copy_begin(pg, ferry_buf_cstr(&sql), &err);
+    ferry_pg_copy_t *cp = ferry_pg_copy_begin(pg, ferry_buf_cstr(&sql), &err);
     if (!cp) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
@@ -54,37 +54,37 @@ int main(int argc, char **argv)
     ferry_reading_t r;
     for (long long i = 0; i < count; i++) {
         sim_next(&sim, &r);
-        ferry_copy_row(cp, 8);
-        ferry_copy_text(cp, r.ship_id.ptr, r.ship_id.len);
-        ferry_copy_text(cp, r.channel_id.ptr, r.channel_id.len);
-        ferry_copy_timestamptz(cp, r.ts_us);
+        ferry_pg_copy_row(cp, 8);
+        ferry_pg_copy_text(cp, r.ship_id.ptr, r.ship_id.len);
+        ferry_pg_copy_text(cp, r.channel_id.ptr, r.channel_id.len);
+        ferry_pg_copy_timestamptz(cp, r.ts_us);
         if (r.type == FERRY_VALUE_DOUBLE)
-            ferry_copy_float8(cp, r.v.d);
+            ferry_pg_copy_float8(cp, r.v.d);
         else
-            ferry_copy_null(cp);
+            ferry_pg_copy_null(cp);
         if (r.type == FERRY_VALUE_LONG)
-            ferry_copy_int8(cp, r.v.l);
+            ferry_pg_copy_int8(cp, r.v.l);
         else
-            ferry_copy_null(cp);
+            ferry_pg_copy_null(cp);
         if (r.type == FERRY_VALUE_BOOL)
-            ferry_copy_bool(cp, r.v.b);
+            ferry_pg_copy_bool(cp, r.v.b);
         else
-            ferry_copy_null(cp);
+            ferry_pg_copy_null(cp);
         if (r.type == FERRY_VALUE_STRING)
-            ferry_copy_text(cp, r.v.s.ptr, r.v.s.len);
+            ferry_pg_copy_text(cp, r.v.s.ptr, r.v.s.len);
         else
-            ferry_copy_null(cp);
+            ferry_pg_copy_null(cp);
         if (r.has_unit)
-            ferry_copy_text(cp, r.unit.ptr, r.unit.len);
+            ferry_pg_copy_text(cp, r.unit.ptr, r.unit.len);
         else
-            ferry_copy_null(cp);
+            ferry_pg_copy_null(cp);
     }
     int64_t rows = 0;
-    if (ferry_copy_end(cp, &rows, &err) || ferry_pg_exec(pg, "COMMIT", &err)) {
+    if (ferry_pg_copy_end(cp, &rows, &err) || ferry_pg_exec(pg, "COMMIT", &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    double secs = (double)(ferry_mono_ms() - t0) / 1000.0;
+    double secs = (double)(ferry_clock_mono_ms() - t0) / 1000.0;
     printf("copy_baseline rows %lld seconds %.3f rows_per_s %.0f\n", (long long)rows, secs,
            (double)rows / secs);
     ferry_buf_free(&sql);

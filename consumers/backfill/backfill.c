@@ -16,7 +16,7 @@ int bf_connect_pg(ferry_cmd_t *cmd, const char *app)
     if (rc >= 0)
         return rc;
     ferry_err_t err;
-    if (ferry_widecat_setup(cmd->pg, NULL, &err) || ferry_mig_setup(cmd->pg, &err)) {
+    if (ferry_widecat_setup(cmd->pg, NULL, &err) || ferry_migration_setup(cmd->pg, &err)) {
         ferry_error("%s", err.msg);
         return FERRY_EXIT_FAILED;
     }

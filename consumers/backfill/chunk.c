@@ -49,8 +49,8 @@ static ferry_status ensure_columns(bf_worker_t *w, const bf_chunk_t *c, ferry_wi
                                " LIMIT 1) f WHERE ch.c IS NOT NULL");
     ferry_buf_free(&ws);
     char a[48], b[48];
-    ferry_mig_ts_param(c->start_us, a, sizeof a);
-    ferry_mig_ts_param(c->end_us, b, sizeof b);
+    ferry_migration_ts_param(c->start_us, a, sizeof a);
+    ferry_migration_ts_param(c->end_us, b, sizeof b);
     const char *p[] = {c->ship, a, b};
     PGresult *res = ferry_pg_query(w->pg, ferry_buf_cstr(&sql), 3, p, err);
     ferry_buf_free(&sql);
@@ -81,7 +81,7 @@ static ferry_status write_rejects(bf_worker_t *w, const bf_chunk_t *c, ferry_err
 {
     for (int i = 0; i < w->nrejects; i++) {
         char ts[48];
-        ferry_mig_ts_param(w->rejects[i].ts, ts, sizeof ts);
+        ferry_migration_ts_param(w->rejects[i].ts, ts, sizeof ts);
         const char *p[] = {c->chunk_id,           c->ship,
                            w->rejects[i].channel, ts,
                            w->rejects[i].value,   w->rejects[i].reason};
@@ -113,7 +113,7 @@ static ferry_status widen_columns(bf_worker_t *w, ferry_widecat_ship_t *ship, fe
 /* The whole chunk in one writer transaction. */
 ferry_status bf_do_chunk(bf_worker_t *w, const bf_chunk_t *c, ferry_err_t *err)
 {
-    int64_t t0 = ferry_mono_ms(), rows, cells;
+    int64_t t0 = ferry_clock_mono_ms(), rows, cells;
     ferry_status st;
     for (int pass = 0;; pass++) {
         rows = cells = 0;
@@ -144,7 +144,7 @@ ferry_status bf_do_chunk(bf_worker_t *w, const bf_chunk_t *c, ferry_err_t *err)
         snprintf(r, sizeof r, "%lld", (long long)rows);
         snprintf(ce, sizeof ce, "%lld", (long long)cells);
         snprintf(rj, sizeof rj, "%lld", (long long)w->nrejected);
-        snprintf(d, sizeof d, "%lld", (long long)(ferry_mono_ms() - t0));
+        snprintf(d, sizeof d, "%lld", (long long)(ferry_clock_mono_ms() - t0));
         const char *p[] = {c->chunk_id, r, ce, rj, d, w->worker_id};
         PGresult *res = ferry_pg_query(
             w->pg,
@@ -164,7 +164,7 @@ ferry_status bf_do_chunk(bf_worker_t *w, const bf_chunk_t *c, ferry_err_t *err)
         return st;
     }
     ferry_info("chunk %s: %lld narrow rows -> %lld cells in %lld ms%s", c->chunk_id,
-               (long long)rows, (long long)cells, (long long)(ferry_mono_ms() - t0),
+               (long long)rows, (long long)cells, (long long)(ferry_clock_mono_ms() - t0),
                w->nrejected ? " (some cells rejected: see ferry.backfill_rejects)" : "");
     return FERRY_OK;
 }

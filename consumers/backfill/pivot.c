@@ -129,8 +129,8 @@ static ferry_status set_chunk_settings(ferry_pg_t *pg, const bf_chunk_t *c, cons
                                        ferry_err_t *err)
 {
     char a[48], b[48];
-    ferry_mig_ts_param(c->start_us, a, sizeof a);
-    ferry_mig_ts_param(c->end_us, b, sizeof b);
+    ferry_migration_ts_param(c->start_us, a, sizeof a);
+    ferry_migration_ts_param(c->end_us, b, sizeof b);
     const char *p[] = {c->ship, a, b, channels};
     PGresult *res = ferry_pg_query(pg,
                                    "SELECT set_config('ferry.bf_ship', $1, true),"
@@ -188,29 +188,29 @@ static void part_free(part_ctx_t *pc)
 }
 
 /* Emits the current wide row (ts + one field per column) into the staging COPY. */
-static void emit_row(ferry_copy_t *cp, part_ctx_t *pc, int64_t ts, int64_t *cells)
+static void emit_row(ferry_pg_copy_t *cp, part_ctx_t *pc, int64_t ts, int64_t *cells)
 {
-    ferry_copy_row(cp, (int16_t)(pc->ncols + 1));
-    ferry_copy_timestamptz(cp, ts);
+    ferry_pg_copy_row(cp, (int16_t)(pc->ncols + 1));
+    ferry_pg_copy_timestamptz(cp, ts);
     for (int i = 0; i < pc->ncols; i++) {
         if (!pc->has[i]) {
-            ferry_copy_null(cp);
+            ferry_pg_copy_null(cp);
             continue;
         }
         const ferry_reading_t *r = &pc->cells[i].r;
         (*cells)++;
         switch (pc->cols[i]->type) {
         case FERRY_WTYPE_DOUBLE:
-            ferry_copy_float8(cp, r->type == FERRY_VALUE_LONG ? (double)r->v.l : r->v.d);
+            ferry_pg_copy_float8(cp, r->type == FERRY_VALUE_LONG ? (double)r->v.l : r->v.d);
             break;
         case FERRY_WTYPE_BIGINT:
-            ferry_copy_int8(cp, r->type == FERRY_VALUE_DOUBLE ? (int64_t)r->v.d : r->v.l);
+            ferry_pg_copy_int8(cp, r->type == FERRY_VALUE_DOUBLE ? (int64_t)r->v.d : r->v.l);
             break;
         case FERRY_WTYPE_BOOL:
-            ferry_copy_bool(cp, r->v.b);
+            ferry_pg_copy_bool(cp, r->v.b);
             break;
         case FERRY_WTYPE_TEXT:
-            ferry_copy_text(cp, pc->texts[i], strlen(pc->texts[i]));
+            ferry_pg_copy_text(cp, pc->texts[i], strlen(pc->texts[i]));
             break;
         }
         pc->has[i] = 0;
@@ -219,14 +219,14 @@ static void emit_row(ferry_copy_t *cp, part_ctx_t *pc, int64_t ts, int64_t *cell
 
 /* Creates the staging table (the wide table's columns, no constraints) and starts the COPY
  * into it of the part's columns; `chans` receives the text[] of their channels. */
-static ferry_copy_t *stage_begin(bf_worker_t *w, const char *wide, const part_ctx_t *pc,
-                                 ferry_buf_t *chans, ferry_err_t *err)
+static ferry_pg_copy_t *stage_begin(bf_worker_t *w, const char *wide, const part_ctx_t *pc,
+                                    ferry_buf_t *chans, ferry_err_t *err)
 {
     ferry_buf_t sql = FERRY_BUF_INIT;
     ferry_buf_appendf(&sql, "CREATE TEMP TABLE ferry_bf_stage (LIKE ");
     ferry_pg_append_qualified(&sql, w->cat->wide_schema, wide);
     ferry_buf_append_str(&sql, ") ON COMMIT DROP");
-    ferry_copy_t *in = NULL;
+    ferry_pg_copy_t *in = NULL;
     if (ferry_pg_exec(w->pg, ferry_buf_cstr(&sql), err) == FERRY_OK) {
         ferry_buf_reset(&sql);
         ferry_buf_append_str(&sql, "COPY ferry_bf_stage (ts");
@@ -237,7 +237,7 @@ static ferry_copy_t *stage_begin(bf_worker_t *w, const char *wide, const part_ct
         }
         ferry_pg_array_close(chans);
         ferry_buf_append_str(&sql, ") FROM STDIN (FORMAT binary)");
-        in = ferry_copy_begin(w->pg, ferry_buf_cstr(&sql), err);
+        in = ferry_pg_copy_begin(w->pg, ferry_buf_cstr(&sql), err);
     }
     ferry_buf_free(&sql);
     return in;
@@ -304,8 +304,9 @@ static void take_row(bf_worker_t *w, ferry_widecat_ship_t *ship, part_ctx_t *pc,
 /* Reads the reader's COPY OUT to its end, pivoting rows into the staging COPY `in`. Returns
  * the last ferry_pg_copy_out_next() result (-1 at the end, -2 on a connection error, >= 0 when
  * it stopped early, with *st saying why). */
-static int stream_rows(bf_worker_t *w, ferry_widecat_ship_t *ship, part_ctx_t *pc, ferry_copy_t *in,
-                       int64_t *rows_read, int64_t *cells, ferry_status *st, ferry_err_t *err)
+static int stream_rows(bf_worker_t *w, ferry_widecat_ship_t *ship, part_ctx_t *pc,
+                       ferry_pg_copy_t *in, int64_t *rows_read, int64_t *cells, ferry_status *st,
+                       ferry_err_t *err)
 {
     int first = 1, have_row = 0;
     int64_t cur_ts = 0;
@@ -330,7 +331,7 @@ static int stream_rows(bf_worker_t *w, ferry_widecat_ship_t *ship, part_ctx_t *p
         have_row = 1;
         take_row(w, ship, pc, &row);
         PQfreemem(buf);
-        if (!ferry_running()) {
+        if (!ferry_lifecycle_running()) {
             *st = ferry_err_set(err, FERRY_RETRY, "stopped");
             break;
         }
@@ -397,13 +398,13 @@ ferry_status bf_do_part(bf_worker_t *w, const bf_chunk_t *c, ferry_widecat_ship_
     ferry_status st = FERRY_OK;
     ferry_buf_t chans = FERRY_BUF_INIT;
     const char *wide = ship->tables[t].name;
-    ferry_copy_t *in = stage_begin(w, wide, &pc, &chans, err);
+    ferry_pg_copy_t *in = stage_begin(w, wide, &pc, &chans, err);
     if (!in) {
         st = err->status;
         goto out;
     }
     if ((st = reader_begin(w, c, ferry_buf_cstr(&chans), err))) {
-        ferry_copy_abort(in, "reader failed");
+        ferry_pg_copy_abort(in, "reader failed");
         goto out;
     }
     int len = stream_rows(w, ship, &pc, in, rows_read, cells, &st, err);
@@ -413,16 +414,16 @@ ferry_status bf_do_part(bf_worker_t *w, const bf_chunk_t *c, ferry_widecat_ship_
         ferry_pg_copy_out_stop(w->rd);
         ferry_debug("chunk %s: narrow COPY stopped", c->chunk_id);
         ferry_pg_exec(w->rd, "ROLLBACK", NULL);
-        ferry_copy_abort(in, "reader stopped");
+        ferry_pg_copy_abort(in, "reader stopped");
         goto out;
     }
     st = ferry_pg_copy_out_end(w->rd, len, err);
     ferry_pg_exec(w->rd, "ROLLBACK", NULL);
     if (st) {
-        ferry_copy_abort(in, "reader failed");
+        ferry_pg_copy_abort(in, "reader failed");
         goto out;
     }
-    if ((st = ferry_copy_end(in, NULL, err)))
+    if ((st = ferry_pg_copy_end(in, NULL, err)))
         goto out;
     st = merge_stage(w, wide, &pc, err);
 out:

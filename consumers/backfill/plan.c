@@ -72,8 +72,8 @@ static int publish_chunks(ferry_pg_t *pg, ferry_producer_t *p, const char *topic
                               PQgetvalue(res, i, 0), "ship_id", PQgetvalue(res, i, 1), "start_ts",
                               (json_int_t)strtoll(PQgetvalue(res, i, 2), NULL, 10), "end_ts",
                               (json_int_t)strtoll(PQgetvalue(res, i, 3), NULL, 10), "planned_at",
-                              (json_int_t)ferry_now_us(), "attempt", atoi(PQgetvalue(res, i, 4)),
-                              "narrow_table", narrow_table);
+                              (json_int_t)ferry_clock_now_us(), "attempt",
+                              atoi(PQgetvalue(res, i, 4)), "narrow_table", narrow_table);
         ferry_buf_reset(&msg);
         ferry_status st = ferry_avro_encode_json(schema, j, &msg, err);
         json_decref(j);
@@ -161,8 +161,8 @@ static ferry_status plan_ship(ferry_pg_t *pg, const ferry_narrow_t *src, const c
     for (int64_t start = k * chunk_us; start <= last && start < cut_us; start += chunk_us) {
         int64_t end = start + chunk_us < cut_us ? start + chunk_us : cut_us;
         char a[48], b[48];
-        ferry_mig_ts_param(start, a, sizeof a);
-        ferry_mig_ts_param(end, b, sizeof b);
+        ferry_migration_ts_param(start, a, sizeof a);
+        ferry_migration_ts_param(end, b, sizeof b);
         nchunks++;
         ferry_buf_t id = FERRY_BUF_INIT;
         ferry_buf_appendf(&id, "%s|%lld|%lld", ship, (long long)start, (long long)end);

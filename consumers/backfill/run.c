@@ -96,7 +96,7 @@ static ferry_status handle_task(bf_worker_t *w, ferry_dlq_t *dlq, const rd_kafka
         if (ds == FERRY_FATAL) {
             ferry_error("%s; stopping", err.msg);
             w->failed = 1;
-            ferry_request_stop();
+            ferry_lifecycle_request_stop();
         }
         return FERRY_RETRY; /* not committed */
     }
@@ -110,7 +110,7 @@ static ferry_status handle_task(bf_worker_t *w, ferry_dlq_t *dlq, const rd_kafka
         return FERRY_OK;
     }
     for (;;) {
-        if (!ferry_running())
+        if (!ferry_lifecycle_running())
             return FERRY_RETRY;
         /* A chunk rolled back or already done is skipped: tasks can outlive their chunk. */
         char status[32], attempts[16];
@@ -124,7 +124,7 @@ static ferry_status handle_task(bf_worker_t *w, ferry_dlq_t *dlq, const rd_kafka
                 /* not the connection: ferry's state tables are broken or gone */
                 ferry_error("%s; stopping", err.msg);
                 w->failed = 1;
-                ferry_request_stop();
+                ferry_lifecycle_request_stop();
                 return FERRY_RETRY;
             }
             ferry_warn("%s; reconnecting", err.msg);
@@ -141,7 +141,7 @@ static ferry_status handle_task(bf_worker_t *w, ferry_dlq_t *dlq, const rd_kafka
         ferry_status st = bf_do_chunk(w, &c, &err);
         if (st == FERRY_OK)
             return FERRY_OK;
-        if (!ferry_running() && ferry_pg_ok(w->pg)) {
+        if (!ferry_lifecycle_running() && ferry_pg_ok(w->pg)) {
             /* stopped (SIGINT/SIGTERM) in the middle: not the chunk's fault, and not done;
              * its offset stays uncommitted, so whoever takes the partition redoes it */
             ferry_pg_query_value(w->pg,
@@ -185,7 +185,7 @@ static ferry_status handle_task(bf_worker_t *w, ferry_dlq_t *dlq, const rd_kafka
             ferry_error("chunk %s sent to the DLQ after %d attempts", c.chunk_id, n);
             return FERRY_OK;
         }
-        ferry_sleep_ms(500 * n);
+        ferry_lifecycle_sleep_ms(500 * n);
     }
 }
 
@@ -255,7 +255,7 @@ int bf_run(int argc, char **argv)
     ferry_until_idle_init(&idle, o, ferry_opts_str(o, "group"), topic);
     int64_t done = 0;
     int max_attempts = (int)ferry_opts_int(o, "max-attempts");
-    while (ferry_running()) {
+    while (ferry_lifecycle_running()) {
         rd_kafka_message_t *m = ferry_consumer_poll(c, 200, &err);
         if (ferry_until_idle_done(&idle, c, m != NULL))
             break;

@@ -32,9 +32,9 @@ void dw_batch_add(dw_worker_t *w, rd_kafka_message_t *m)
         w->msgs = ferry_xrealloc(w->msgs, (size_t)w->capmsgs, sizeof *w->msgs);
     }
     if (w->nmsgs == 0)
-        w->batch_started = ferry_mono_ms();
+        w->batch_started = ferry_clock_mono_ms();
     if (!w->first_msg_ms)
-        w->first_msg_ms = ferry_mono_ms();
+        w->first_msg_ms = ferry_clock_mono_ms();
     w->msgs[w->nmsgs++] = m;
     w->consumed++;
 
@@ -48,18 +48,18 @@ void dw_batch_add(dw_worker_t *w, rd_kafka_message_t *m)
      * a good record for that); a stop first leaves the record uncommitted for a replay. */
     while ((st = ferry_decoder_reading(w->dec, m->payload, m->len, &r, &wire, &framing, &err)) ==
                FERRY_RETRY &&
-           ferry_running()) {
+           ferry_lifecycle_running()) {
         if (w->waits++ % 20 == 0)
             ferry_warn("%s[%d]@%lld: %s; waiting for the schema registry",
                        rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset, err.msg);
-        ferry_sleep_ms(backoff);
+        ferry_lifecycle_sleep_ms(backoff);
         backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }
     if (st == FERRY_RETRY || st == FERRY_FATAL) {
         if (st == FERRY_FATAL) {
             ferry_error("%s; stopping", err.msg);
             w->fatal = 1;
-            ferry_request_stop();
+            ferry_lifecycle_request_stop();
         }
         w->nmsgs--; /* neither written nor dead-lettered: its offset must not be committed */
         w->consumed--;

@@ -167,8 +167,8 @@ static ferry_status flush(dw_worker_t *w)
                 strncmp(err.sqlstate, "57P", 3) == 0)
                 reconnect(w);
             else
-                ferry_sleep_ms(500); /* serialization failure, deadlock: try again */
-            if (!ferry_running()) {
+                ferry_lifecycle_sleep_ms(500); /* serialization failure, deadlock: try again */
+            if (!ferry_lifecycle_running()) {
                 free(sorted);
                 return FERRY_RETRY; /* not committed: the next owner replays it */
             }
@@ -176,13 +176,13 @@ static ferry_status flush(dw_worker_t *w)
         }
         ferry_error("batch failed: %s", err.msg);
         w->fatal = 1;
-        ferry_request_stop();
+        ferry_lifecycle_request_stop();
         free(sorted);
         return st;
     }
     free(sorted);
     dw_report_conflicts(w);
-    int64_t now_ms = ferry_now_us() / 1000;
+    int64_t now_ms = ferry_clock_now_us() / 1000;
     for (int i = 0; i < w->nrecs; i++) {
         if (w->recs[i].dropped)
             continue;
@@ -222,7 +222,7 @@ static ferry_status flush(dw_worker_t *w)
         ferry_warn("offset commit failed (the rows are written; a replay is harmless): %s",
                    err.msg);
     w->batches++;
-    w->last_commit_ms = ferry_mono_ms();
+    w->last_commit_ms = ferry_clock_mono_ms();
     dw_batch_clear(w);
     return FERRY_OK;
 }
@@ -241,7 +241,7 @@ static void on_rebalance(ferry_consumer_t *c, int revoke,
 
 static void progress(dw_worker_t *w, const char *tag, int64_t t0)
 {
-    double secs = (double)(ferry_mono_ms() - t0) / 1000.0;
+    double secs = (double)(ferry_clock_mono_ms() - t0) / 1000.0;
     int64_t p50 = lat_pct(w->lat, 0.50), p99 = lat_pct(w->lat, 0.99);
     ferry_info("%s: consumed %llu, narrow rows %llu, wide cells %llu, dead-lettered %llu, "
                "wide conflicts %llu, duplicates %llu, batches %llu, %.0f readings/s, latency p50 "
@@ -312,28 +312,28 @@ static void worker_run(dw_worker_t *w)
     ferry_until_idle_t idle;
     ferry_until_idle_init(&idle, o, ferry_opts_str(o, "group"), topic);
     int64_t every = ferry_opts_duration_ms(o, "progress");
-    int64_t t0 = ferry_mono_ms(), next_progress = t0 + every;
-    while (ferry_running()) {
+    int64_t t0 = ferry_clock_mono_ms(), next_progress = t0 + every;
+    while (ferry_lifecycle_running()) {
         int timeout = 100;
         if (w->nmsgs > 0) {
-            int64_t left = w->batch_started + w->batch_time_ms - ferry_mono_ms();
+            int64_t left = w->batch_started + w->batch_time_ms - ferry_clock_mono_ms();
             timeout = left < 0 ? 0 : (int)(left < 100 ? left : 100);
         }
         rd_kafka_message_t *m = ferry_consumer_poll(w->c, timeout, &err);
         if (m)
             dw_batch_add(w, m);
-        int due = w->nmsgs > 0 &&
-                  (w->nmsgs >= w->batch_rows ||
-                   ferry_mono_ms() - w->batch_started >= w->batch_time_ms || (!m && timeout == 0));
+        int due = w->nmsgs > 0 && (w->nmsgs >= w->batch_rows ||
+                                   ferry_clock_mono_ms() - w->batch_started >= w->batch_time_ms ||
+                                   (!m && timeout == 0));
         if (!m && w->nmsgs > 0 && ferry_consumer_caught_up(w->c))
             due = 1;
         if (due)
             flush(w);
         if (ferry_until_idle_done(&idle, w->c, m || w->nmsgs > 0))
             break;
-        if (every > 0 && ferry_mono_ms() >= next_progress) {
+        if (every > 0 && ferry_clock_mono_ms() >= next_progress) {
             progress(w, "progress", t0);
-            next_progress = ferry_mono_ms() + every;
+            next_progress = ferry_clock_mono_ms() + every;
         }
     }
     ferry_until_idle_free(&idle);

@@ -34,7 +34,7 @@ static ferry_status copy_narrow(ferry_pg_t *pg, const char *target, int with_seq
                       "COPY %s (ship_id, channel_id, ts, value_double, value_long, value_bool,"
                       " value_text, unit%s) FROM STDIN (FORMAT binary)",
                       target, with_seq ? ", seq" : "");
-    ferry_copy_t *cp = ferry_copy_begin(pg, ferry_buf_cstr(&sql), err);
+    ferry_pg_copy_t *cp = ferry_pg_copy_begin(pg, ferry_buf_cstr(&sql), err);
     ferry_buf_free(&sql);
     if (!cp)
         return err->status;
@@ -43,34 +43,34 @@ static ferry_status copy_narrow(ferry_pg_t *pg, const char *target, int with_seq
         if (rc->dropped)
             continue;
         const ferry_reading_t *r = &rc->r;
-        ferry_copy_row(cp, with_seq ? 9 : 8);
-        ferry_copy_text(cp, r->ship_id.ptr, r->ship_id.len);
-        ferry_copy_text(cp, r->channel_id.ptr, r->channel_id.len);
-        ferry_copy_timestamptz(cp, r->ts_us);
+        ferry_pg_copy_row(cp, with_seq ? 9 : 8);
+        ferry_pg_copy_text(cp, r->ship_id.ptr, r->ship_id.len);
+        ferry_pg_copy_text(cp, r->channel_id.ptr, r->channel_id.len);
+        ferry_pg_copy_timestamptz(cp, r->ts_us);
         if (r->type == FERRY_VALUE_DOUBLE)
-            ferry_copy_float8(cp, r->v.d);
+            ferry_pg_copy_float8(cp, r->v.d);
         else
-            ferry_copy_null(cp);
+            ferry_pg_copy_null(cp);
         if (r->type == FERRY_VALUE_LONG)
-            ferry_copy_int8(cp, r->v.l);
+            ferry_pg_copy_int8(cp, r->v.l);
         else
-            ferry_copy_null(cp);
+            ferry_pg_copy_null(cp);
         if (r->type == FERRY_VALUE_BOOL)
-            ferry_copy_bool(cp, r->v.b);
+            ferry_pg_copy_bool(cp, r->v.b);
         else
-            ferry_copy_null(cp);
+            ferry_pg_copy_null(cp);
         if (r->type == FERRY_VALUE_STRING)
-            ferry_copy_text(cp, r->v.s.ptr, r->v.s.len);
+            ferry_pg_copy_text(cp, r->v.s.ptr, r->v.s.len);
         else
-            ferry_copy_null(cp);
+            ferry_pg_copy_null(cp);
         if (r->has_unit)
-            ferry_copy_text(cp, r->unit.ptr, r->unit.len);
+            ferry_pg_copy_text(cp, r->unit.ptr, r->unit.len);
         else
-            ferry_copy_null(cp);
+            ferry_pg_copy_null(cp);
         if (with_seq)
-            ferry_copy_int4(cp, i);
+            ferry_pg_copy_int4(cp, i);
     }
-    return ferry_copy_end(cp, rows, err);
+    return ferry_pg_copy_end(cp, rows, err);
 }
 
 /* Takes the value and time of the reading's narrow row as the table holds them (columns 1..5

@@ -297,7 +297,7 @@ static ferry_status flush(pp_t *pp, ferry_err_t *err)
                 return FERRY_RETRY;
             }
         }
-        if (ferry_sleep_ms(200 << attempt) != 0)
+        if (ferry_lifecycle_sleep_ms(200 << attempt) != 0)
             return FERRY_RETRY;
     }
     return FERRY_RETRY;
@@ -320,7 +320,7 @@ static void on_rebalance(ferry_consumer_t *c, int revoke,
         if (st == FERRY_FATAL) {
             pp->fatal = 1;
             pp->fatal_err = err;
-            ferry_request_stop();
+            ferry_lifecycle_request_stop();
         }
     }
     size_t kept = 0, dropped = 0;
@@ -343,7 +343,7 @@ static void on_rebalance(ferry_consumer_t *c, int revoke,
 
 static void report(const pp_t *pp, const char *tag, int64_t t0)
 {
-    double secs = (double)(ferry_mono_ms() - t0) / 1000.0;
+    double secs = (double)(ferry_clock_mono_ms() - t0) / 1000.0;
     ferry_txn_stats_t ts = ferry_txn_stats(pp->txn);
     ferry_info("%s: records %llu, movies stored %llu, stale fetches %llu, features %llu, "
                "dead-lettered %llu, transactions %llu committed / %llu aborted, %.0f records/s",
@@ -444,17 +444,17 @@ static void pp_run(pp_t *pp, const ferry_opts_t *o)
     int64_t idle_ms =
         ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle") : -1;
     int64_t batch_ms = ferry_opts_duration_ms(o, "batch-time");
-    int64_t t0 = ferry_mono_ms(), idle_since = -1, batch_start = -1, next_report = t0 + 10000;
-    while (ferry_running() && !pp->fatal) {
+    int64_t t0 = ferry_clock_mono_ms(), idle_since = -1, batch_start = -1, next_report = t0 + 10000;
+    while (ferry_lifecycle_running() && !pp->fatal) {
         int full = pp->n >= pp->cap;
-        int due = pp->n > 0 && ferry_mono_ms() - batch_start >= batch_ms;
+        int due = pp->n > 0 && ferry_clock_mono_ms() - batch_start >= batch_ms;
         if (full || due) {
             if (flush(pp, &err) == FERRY_FATAL) {
                 pp->fatal = 1;
                 pp->fatal_err = err;
                 break;
             }
-            batch_start = pp->n ? ferry_mono_ms() : -1;
+            batch_start = pp->n ? ferry_clock_mono_ms() : -1;
         }
         /* A batch that could not be processed is held while polling goes on (a rebalance
          * may be what it waits for); records polled meanwhile join it. */
@@ -469,20 +469,20 @@ static void pp_run(pp_t *pp, const ferry_opts_t *o)
         }
         if (!m && idle_ms >= 0 && pp->n == 0 && ferry_consumer_caught_up(pp->c)) {
             if (idle_since < 0)
-                idle_since = ferry_mono_ms();
-            else if (ferry_mono_ms() - idle_since >= idle_ms)
+                idle_since = ferry_clock_mono_ms();
+            else if (ferry_clock_mono_ms() - idle_since >= idle_ms)
                 break;
         } else {
             idle_since = -1;
         }
         if (m) {
             if (pp->n == 0)
-                batch_start = ferry_mono_ms();
+                batch_start = ferry_clock_mono_ms();
             batch_hold(pp, m);
         }
-        if (ferry_mono_ms() >= next_report) {
+        if (ferry_clock_mono_ms() >= next_report) {
             report(pp, "progress", t0);
-            next_report = ferry_mono_ms() + 10000;
+            next_report = ferry_clock_mono_ms() + 10000;
         }
     }
     /* Finish the batch in hand before leaving the group. */
@@ -546,7 +546,8 @@ int cmd_preprocess(int argc, char **argv)
     pp_close(&pp);
     /* A bounded run (--until-idle) cut short by a signal says so; an unbounded worker
      * stopped by a signal has done its job. */
-    if (rc == FERRY_EXIT_OK && ferry_stop_signal() && ferry_opts_is_set(cmd.o, "until-idle"))
-        rc = 128 + ferry_stop_signal();
+    if (rc == FERRY_EXIT_OK && ferry_lifecycle_stop_signal() &&
+        ferry_opts_is_set(cmd.o, "until-idle"))
+        rc = 128 + ferry_lifecycle_stop_signal();
     return ferry_cmd_end(&cmd, rc);
 }

@@ -123,7 +123,7 @@ static ferry_status post_until_settled(dispatch_t *ds, const rd_kafka_message_t 
     const char *headers[] = {idem, NULL};
     int64_t wait = ds->retry_initial_ms;
     ferry_status st = FERRY_RETRY;
-    while (ferry_running()) {
+    while (ferry_lifecycle_running()) {
         ferry_http_response_t reply;
         webhook_post(ds->hook, body, strlen(body), headers, &reply);
         attempts++;
@@ -167,7 +167,7 @@ static ferry_status post_until_settled(dispatch_t *ds, const rd_kafka_message_t 
         ferry_warn("trigger %s: attempt %lld to %s failed (%s); retrying in %lld ms", id,
                    (long long)attempts, ds->target, error, (long long)w);
         st = FERRY_RETRY;
-        if (ferry_sleep_ms(w) != 0)
+        if (ferry_lifecycle_sleep_ms(w) != 0)
             break;
         wait = wait * 2 > ds->retry_max_ms ? ds->retry_max_ms : wait * 2;
     }

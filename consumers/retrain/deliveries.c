@@ -63,7 +63,7 @@ static PGresult *pg_run(dispatch_t *ds, const char *sql, int n, const char *cons
         if (res || err->status != FERRY_RETRY)
             return res;
         ferry_warn("%s; retrying", err->msg);
-        if (ferry_sleep_ms(attempt < 6 ? 200 << attempt : 10000) != 0)
+        if (ferry_lifecycle_sleep_ms(attempt < 6 ? 200 << attempt : 10000) != 0)
             return NULL;
         if (!ferry_pg_ok(ds->pg) && ferry_pg_reconnect_wait(&ds->pg, 1, err) != FERRY_OK)
             return NULL;

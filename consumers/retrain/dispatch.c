@@ -145,7 +145,7 @@ static int open_consumer(dispatch_t *ds, const ferry_opts_t *o)
 static int run(dispatch_t *ds, int64_t idle_ms)
 {
     int64_t idle_since = -1;
-    while (ferry_running()) {
+    while (ferry_lifecycle_running()) {
         ferry_err_t perr, err;
         ferry_err_clear(&perr);
         ferry_err_clear(&err);
@@ -157,8 +157,8 @@ static int run(dispatch_t *ds, int64_t idle_ms)
             }
             if (idle_ms >= 0 && ferry_consumer_caught_up(ds->c)) {
                 if (idle_since < 0)
-                    idle_since = ferry_mono_ms();
-                else if (ferry_mono_ms() - idle_since >= idle_ms)
+                    idle_since = ferry_clock_mono_ms();
+                else if (ferry_clock_mono_ms() - idle_since >= idle_ms)
                     break;
             } else {
                 idle_since = -1;
@@ -174,13 +174,13 @@ static int run(dispatch_t *ds, int64_t idle_ms)
         }
         rd_kafka_message_destroy(m);
         if (st != FERRY_OK) {
-            if (ferry_running()) {
+            if (ferry_lifecycle_running()) {
                 ferry_error("%s", err.msg);
                 return FERRY_EXIT_FAILED;
             }
             /* a stop the core requested after a failure it logged (PostgreSQL refusing the
              * reconnection for good), not a signal: still a failure */
-            return ferry_stop_signal() ? FERRY_EXIT_OK : FERRY_EXIT_FAILED;
+            return ferry_lifecycle_stop_signal() ? FERRY_EXIT_OK : FERRY_EXIT_FAILED;
         }
     }
     return FERRY_EXIT_OK;
@@ -242,7 +242,7 @@ int retrain_dispatch_main(int argc, char **argv)
     webhook_destroy(ds.hook);
     free(ds.table);
     free(ds.schema);
-    if (rc == FERRY_EXIT_OK && ferry_stop_signal() && ferry_opts_is_set(o, "until-idle"))
-        rc = 128 + ferry_stop_signal();
+    if (rc == FERRY_EXIT_OK && ferry_lifecycle_stop_signal() && ferry_opts_is_set(o, "until-idle"))
+        rc = 128 + ferry_lifecycle_stop_signal();
     return ferry_cmd_end(&cmd, rc);
 }

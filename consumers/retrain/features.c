@@ -94,7 +94,7 @@ static ferry_status dead_letter(retrain_worker_t *rt, const rd_kafka_message_t *
                 rt->dead++;
             return st;
         }
-        ferry_sleep_ms(200);
+        ferry_lifecycle_sleep_ms(200);
     }
     return FERRY_RETRY;
 }

@@ -86,7 +86,7 @@ static ferry_status fire(retrain_worker_t *rt, const char *reason, int drift_eva
                 .drift_evaluated = drift_evaluated,
                 .drift_score = drift_score,
                 .seq = rt->last.seq + 1,
-                .now_us = ferry_now_us()};
+                .now_us = ferry_clock_now_us()};
     retrain_tpo_t *wm = calloc((size_t)rt->nparts, sizeof *wm);
     if (!wm)
         abort();
@@ -133,8 +133,9 @@ ferry_status retrain_maybe_fire(retrain_worker_t *rt, ferry_err_t *err)
 {
     double score = 0;
     int evaluated = 0;
-    const char *reason = retrain_policy_decide(&rt->policy, &rt->window, &rt->last, ferry_now_us(),
-                                               rt->since_us, &score, &evaluated);
+    const char *reason =
+        retrain_policy_decide(&rt->policy, &rt->window, &rt->last, ferry_clock_now_us(),
+                              rt->since_us, &score, &evaluated);
     if (!reason)
         return FERRY_OK;
     for (int attempt = 0;; attempt++) {
@@ -142,7 +143,7 @@ ferry_status retrain_maybe_fire(retrain_worker_t *rt, ferry_err_t *err)
         if (st != FERRY_RETRY)
             return st;
         ferry_warn("trigger not committed (%s); firing again", err->msg);
-        if (ferry_sleep_ms(attempt < 5 ? 200 << attempt : 5000) != 0)
+        if (ferry_lifecycle_sleep_ms(attempt < 5 ? 200 << attempt : 5000) != 0)
             return FERRY_RETRY;
     }
 }

@@ -86,9 +86,9 @@ static ferry_status read_to_end(retrain_worker_t *rt, ferry_kafka_reader_t *r,
                                 size_t *nwm, ferry_err_t *err)
 {
     size_t pending = n;
-    int64_t deadline = ferry_mono_ms() + READ_DEADLINE_MS;
+    int64_t deadline = ferry_clock_mono_ms() + READ_DEADLINE_MS;
     while (pending > 0) {
-        if (!ferry_running() || ferry_mono_ms() > deadline)
+        if (!ferry_lifecycle_running() || ferry_clock_mono_ms() > deadline)
             return ferry_err_set(err, FERRY_RETRY,
                                  "could not read the retrain topic %s to its end within 60 s",
                                  rt->retrain_topic);

@@ -134,12 +134,12 @@ static ferry_status startup(retrain_worker_t *rt, const ferry_opts_t *o, const c
         }
         if (sst == FERRY_OK)
             return FERRY_OK;
-        if (sst != FERRY_RETRY || attempt >= STARTUP_ATTEMPTS || !ferry_running())
+        if (sst != FERRY_RETRY || attempt >= STARTUP_ATTEMPTS || !ferry_lifecycle_running())
             return sst;
         ferry_warn("start-up: %s; trying again (attempt %d of %d)", err->msg, attempt,
                    STARTUP_ATTEMPTS);
         startup_undo(rt, wm, nwm);
-        ferry_sleep_ms(2000);
+        ferry_lifecycle_sleep_ms(2000);
     }
 }
 
@@ -150,7 +150,7 @@ static ferry_status run(retrain_worker_t *rt, int64_t idle_ms, ferry_err_t *err)
 {
     int64_t idle_since = -1;
     ferry_status st = FERRY_OK;
-    while (ferry_running() && st == FERRY_OK) {
+    while (ferry_lifecycle_running() && st == FERRY_OK) {
         ferry_err_t perr;
         rd_kafka_message_t *m = ferry_kafka_reader_poll(rt->reader, 200, &perr);
         if (m && !m->err) {
@@ -169,8 +169,8 @@ static ferry_status run(retrain_worker_t *rt, int64_t idle_ms, ferry_err_t *err)
             st = retrain_maybe_fire(rt, err); /* the time-based rule */
             if (st == FERRY_OK && idle_ms >= 0 && retrain_all_eof(rt)) {
                 if (idle_since < 0)
-                    idle_since = ferry_mono_ms();
-                else if (ferry_mono_ms() - idle_since >= idle_ms)
+                    idle_since = ferry_clock_mono_ms();
+                else if (ferry_clock_mono_ms() - idle_since >= idle_ms)
                     break;
             }
         }
@@ -226,7 +226,7 @@ int retrain_worker_main(int argc, char **argv)
         rt.tdec ? ferry_wire_setup_wait(o, rt.retrain_schema, rt.retrain_topic, &rt.wire, &err)
                 : FERRY_USAGE;
     if (st == FERRY_OK && (st = startup(&rt, o, txn_id, &wm, &nwm, &err)) == FERRY_OK) {
-        rt.since_us = rt.last.have ? rt.last.created_at_us : ferry_now_us();
+        rt.since_us = rt.last.have ? rt.last.created_at_us : ferry_clock_now_us();
         if (rt.last.have)
             ferry_info("last trigger of group %s: #%lld, %lld rows in total", rt.group,
                        (long long)rt.last.seq, (long long)rt.last.total_rows);
@@ -237,9 +237,9 @@ int retrain_worker_main(int argc, char **argv)
         st = run(&rt,
                  ferry_opts_is_set(o, "until-idle") ? ferry_opts_duration_ms(o, "until-idle") : -1,
                  &err);
-        if (st != FERRY_OK && ferry_running()) {
+        if (st != FERRY_OK && ferry_lifecycle_running()) {
             ferry_error("%s", err.msg);
-            rc = ferry_exit_for(st);
+            rc = ferry_cmd_exit_for(st);
         }
         ferry_info("done: %llu rows counted, %llu triggers fired, %llu records dead-lettered; "
                    "%lld rows wait for the next trigger",
@@ -247,7 +247,7 @@ int retrain_worker_main(int argc, char **argv)
                    (unsigned long long)rt.dead, (long long)rt.window.rows);
     } else {
         ferry_error("%s", err.msg);
-        rc = ferry_exit_for(st); /* a decoder that cannot be set up is a usage error */
+        rc = ferry_cmd_exit_for(st); /* a decoder that cannot be set up is a usage error */
     }
     ferry_kafka_reader_close(rt.reader);
     ferry_txn_destroy(rt.txn);
@@ -255,7 +255,7 @@ int retrain_worker_main(int argc, char **argv)
     free(wm);
     ferry_decoder_free(rt.fdec);
     ferry_decoder_free(rt.tdec);
-    if (rc == FERRY_EXIT_OK && ferry_stop_signal() && ferry_opts_is_set(o, "until-idle"))
-        rc = 128 + ferry_stop_signal();
+    if (rc == FERRY_EXIT_OK && ferry_lifecycle_stop_signal() && ferry_opts_is_set(o, "until-idle"))
+        rc = 128 + ferry_lifecycle_stop_signal();
     return ferry_cmd_end(&cmd, rc);
 }

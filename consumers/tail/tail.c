@@ -100,15 +100,15 @@ static int tail_run(ferry_consumer_t *c, ferry_decoder_t *dec, const ferry_opts_
     int64_t printed = 0, bad = 0, idle_since = -1;
     int rc = FERRY_EXIT_OK;
     ferry_err_t err;
-    while (ferry_running() && (limit <= 0 || printed < limit)) {
+    while (ferry_lifecycle_running() && (limit <= 0 || printed < limit)) {
         rd_kafka_message_t *m = ferry_consumer_poll(c, 200, &err);
         if (!m) {
-            if (!ferry_running())
+            if (!ferry_lifecycle_running())
                 break;
             if (idle_ms >= 0 && ferry_consumer_caught_up(c)) {
                 if (idle_since < 0)
-                    idle_since = ferry_mono_ms();
-                else if (ferry_mono_ms() - idle_since >= idle_ms)
+                    idle_since = ferry_clock_mono_ms();
+                else if (ferry_clock_mono_ms() - idle_since >= idle_ms)
                     break;
             } else {
                 idle_since = -1;
@@ -169,7 +169,8 @@ int cmd_tail(int argc, char **argv)
         return ferry_cmd_end(&cmd, ferry_cmd_usage(&cmd, "--from must be beginning or end"));
     char anon[96];
     if (!group) {
-        snprintf(anon, sizeof anon, "ferry-tail-%d-%lld", (int)getpid(), (long long)ferry_now_us());
+        snprintf(anon, sizeof anon, "ferry-tail-%d-%lld", (int)getpid(),
+                 (long long)ferry_clock_now_us());
         group = anon;
     }
     const char *const *topics;

@@ -18,7 +18,7 @@
 
 /* The exit status for a command that stops on `st`: usage 2, unavailable (retriable) 3,
  * anything else 1. */
-static inline int ferry_exit_for(ferry_status st)
+static inline int ferry_cmd_exit_for(ferry_status st)
 {
     return st == FERRY_RETRY   ? FERRY_EXIT_UNAVAILABLE
            : st == FERRY_USAGE ? FERRY_EXIT_USAGE
@@ -56,7 +56,7 @@ int ferry_cmd_connect(ferry_cmd_t *c, const char *app, const ferry_pg_retry_t *r
 int ferry_cmd_usage(const ferry_cmd_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Logs err's message as an error; returns ferry_exit_for(err->status). */
+/* Logs err's message as an error; returns ferry_cmd_exit_for(err->status). */
 int ferry_cmd_fail(const ferry_err_t *err);
 
 /* Closes c->pg, destroys c->o; returns rc. */

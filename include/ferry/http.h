@@ -119,9 +119,9 @@ typedef struct ferry_http_retry_policy {
 
 /* Makes the request, retrying while ferry_http_retriable() says so, up to the policy's
  * limit: a 429 waits its Retry-After (else the backoff), everything else the backoff.
- * Waits are cut short by a stop request (ferry_running()). `policy` may be NULL (defaults).
- * *attempts (may be NULL) receives the number of attempts made. Returns FERRY_OK when the
- * last attempt got a response that is not worth retrying - any 1xx-4xx except 429, so the
+ * Waits are cut short by a stop request (ferry_lifecycle_running()). `policy` may be NULL
+ * (defaults). *attempts (may be NULL) receives the number of attempts made. Returns FERRY_OK when
+ * the last attempt got a response that is not worth retrying - any 1xx-4xx except 429, so the
  * caller still checks resp->status (e.g. 2xx, or 409 "already exists"); FERRY_RETRY when
  * the retries ran out or a stop was requested (resp holds the last attempt); FERRY_FATAL as
  * ferry_http_perform(). */

@@ -1,7 +1,7 @@
 /* migration.h - the state of the narrow -> wide migration, shared by backfill, verify,
  * cutover, rollback and status.
  *
- * Tables (schema ferry, created by ferry_mig_setup):
+ * Tables (schema ferry, created by ferry_migration_setup):
  *   backfill_chunks  (chunk_id PK, ship_id, start_ts, end_ts, status planned|done|failed,
  *                     published, attempts, rows_read, cells_written, rejected, duration_ms,
  *                     worker, last_error, planned_at, updated_at)
@@ -21,7 +21,7 @@
 #include "ferry/narrow.h"
 #include "ferry/pg.h"
 
-ferry_status ferry_mig_setup(ferry_pg_t *pg, ferry_err_t *err);
+ferry_status ferry_migration_setup(ferry_pg_t *pg, ferry_err_t *err);
 
 /* The options every migration command shares (entries of a ferry_opt_t table; the narrow
  * table's own are in narrow.h). */
@@ -36,11 +36,11 @@ ferry_status ferry_mig_setup(ferry_pg_t *pg, ferry_err_t *err);
     }
 
 /* Records an event for a ship (rolled_back, cut_over, cutover_undone). */
-ferry_status ferry_mig_event(ferry_pg_t *pg, const char *ship, const char *event,
-                             const char *details_json, ferry_err_t *err);
+ferry_status ferry_migration_event(ferry_pg_t *pg, const char *ship, const char *event,
+                                   const char *details_json, ferry_err_t *err);
 
 /* Formats microseconds since the epoch as a timestamptz literal for a parameter
  * (ferry_ts_format_pg: every time PostgreSQL can hold, BC and years past 9999 included). */
-void ferry_mig_ts_param(int64_t us, char *out, size_t outsz);
+void ferry_migration_ts_param(int64_t us, char *out, size_t outsz);
 
 #endif

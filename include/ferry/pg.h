@@ -132,28 +132,28 @@ void ferry_pg_scrub(const char *conninfo, const char *msg, char *out, size_t out
 
 /* ---- binary COPY writer ----------------------------------------------------------------- */
 
-typedef struct ferry_copy ferry_copy_t;
+typedef struct ferry_pg_copy ferry_pg_copy_t;
 
 /* Starts `COPY ... FROM STDIN (FORMAT binary)` (the full statement is given). Returns a
- * writer or NULL with a classified *err; ferry_copy_end or ferry_copy_abort frees it. */
-ferry_copy_t *ferry_copy_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t *err);
+ * writer or NULL with a classified *err; ferry_pg_copy_end or ferry_pg_copy_abort frees it. */
+ferry_pg_copy_t *ferry_pg_copy_begin(ferry_pg_t *pg, const char *copy_sql, ferry_err_t *err);
 
 /* Starts a row with `nfields` fields; then one appender call per field, in column order. */
-void ferry_copy_row(ferry_copy_t *cp, int16_t nfields);
-void ferry_copy_null(ferry_copy_t *cp);
-void ferry_copy_text(ferry_copy_t *cp, const char *s, size_t len); /* text/varchar */
-void ferry_copy_int8(ferry_copy_t *cp, int64_t v);
-void ferry_copy_int4(ferry_copy_t *cp, int32_t v);
-void ferry_copy_float8(ferry_copy_t *cp, double v);
-void ferry_copy_bool(ferry_copy_t *cp, int v);
+void ferry_pg_copy_row(ferry_pg_copy_t *cp, int16_t nfields);
+void ferry_pg_copy_null(ferry_pg_copy_t *cp);
+void ferry_pg_copy_text(ferry_pg_copy_t *cp, const char *s, size_t len); /* text/varchar */
+void ferry_pg_copy_int8(ferry_pg_copy_t *cp, int64_t v);
+void ferry_pg_copy_int4(ferry_pg_copy_t *cp, int32_t v);
+void ferry_pg_copy_float8(ferry_pg_copy_t *cp, double v);
+void ferry_pg_copy_bool(ferry_pg_copy_t *cp, int v);
 /* timestamptz from microseconds since the Unix epoch. */
-void ferry_copy_timestamptz(ferry_copy_t *cp, int64_t unix_us);
+void ferry_pg_copy_timestamptz(ferry_pg_copy_t *cp, int64_t unix_us);
 
 /* Sends what is buffered; ends the COPY; returns FERRY_OK with *rows (may be NULL) the row
  * count the server reports, or a classified error. Frees the writer in every case. */
-ferry_status ferry_copy_end(ferry_copy_t *cp, int64_t *rows, ferry_err_t *err);
+ferry_status ferry_pg_copy_end(ferry_pg_copy_t *cp, int64_t *rows, ferry_err_t *err);
 /* Aborts the COPY with `reason` and frees the writer. */
-void ferry_copy_abort(ferry_copy_t *cp, const char *reason);
+void ferry_pg_copy_abort(ferry_pg_copy_t *cp, const char *reason);
 
 /* Starts `copy_sql` (a COPY ... TO STDOUT) on pg without blocking signals out: the server
  * may take long before its first byte (sorting, say), and a SIGINT/SIGTERM meanwhile

@@ -113,7 +113,7 @@ static int crawl_kafka_setup(crawl_t *c, const ferry_opts_t *o)
     };
     if (ferry_kafka_create_topics(o, specs, 3, &err) != FERRY_OK) {
         ferry_error("%s", err.msg);
-        return ferry_exit_for(err.status);
+        return ferry_cmd_exit_for(err.status);
     }
 
     /* The producer first: its idempotence handshake and the topics' metadata are fetched
@@ -163,7 +163,8 @@ static int crawl_resume(crawl_t *c, const ferry_opts_t *o)
     free(done);
     if (st != FERRY_OK) {
         ferry_error("%s", err.msg);
-        return !ferry_running() ? 128 + ferry_stop_signal() : ferry_exit_for(st);
+        return !ferry_lifecycle_running() ? 128 + ferry_lifecycle_stop_signal()
+                                          : ferry_cmd_exit_for(st);
     }
     c->st.pages_before = (uint64_t)ndone;
     if (known_total >= 0) /* an earlier run of this job learnt the list's length */
@@ -217,8 +218,8 @@ static int crawl_finish(crawl_t *c)
     }
     if (fs != FERRY_OK || s->pages_failed > 0 || s->other_failed > 0)
         return FERRY_EXIT_FAILED;
-    if (!ferry_running())
-        return 128 + ferry_stop_signal();
+    if (!ferry_lifecycle_running())
+        return 128 + ferry_lifecycle_stop_signal();
     if (stopped > 0)
         return FERRY_EXIT_FAILED;
     return FERRY_EXIT_OK;
@@ -264,7 +265,7 @@ static int run_tmdb(int argc, char **argv)
     crawl_t c;
     memset(&c, 0, sizeof c);
     c.total_pages = -1;
-    c.rng = (uint64_t)ferry_now_us() ^ ((uint64_t)getpid() << 20);
+    c.rng = (uint64_t)ferry_clock_now_us() ^ ((uint64_t)getpid() << 20);
     ferry_err_t err;
     ferry_err_clear(&err);
     rc = crawl_configure(&c, o, argv[0]);
@@ -280,7 +281,7 @@ static int run_tmdb(int argc, char **argv)
     ferry_status ws = ferry_wire_setup(o, c.schema, c.topic, &c.wire, &err);
     if (ws != FERRY_OK) {
         ferry_error("%s", err.msg);
-        rc = ferry_exit_for(ws);
+        rc = ferry_cmd_exit_for(ws);
         goto out;
     }
     if ((rc = crawl_kafka_setup(&c, o)) >= 0 || (rc = crawl_resume(&c, o)) >= 0)

@@ -138,8 +138,8 @@ void crawl_record_completed(crawl_t *c)
                        c->job);
             continue;
         }
-        crawl_progress_rec_t rec = {c->job,     pg->page,       c->endpoint,   pg->movies,
-                                    c->details, c->total_pages, ferry_now_us()};
+        crawl_progress_rec_t rec = {c->job,     pg->page,       c->endpoint,         pg->movies,
+                                    c->details, c->total_pages, ferry_clock_now_us()};
         ferry_buf_reset(&key);
         ferry_buf_reset(&val);
         crawl_progress_encode(&rec, &key, &val);

@@ -277,7 +277,7 @@ static void oversized_page(crawl_t *c, crawl_task_t *t, const ferry_http_respons
                            r->body.len < DLQ_BODY_PREFIX ? r->body.len : DLQ_BODY_PREFIX,
                            "body_too_large", why);
     c->probing = 0; /* the next list page tells the range */
-    pg->fetched_at_us = ferry_now_us();
+    pg->fetched_at_us = ferry_clock_now_us();
     pg->movies = pg->processed = 0;
     pg->state = PAGE_ACKING; /* nothing to acknowledge: recorded as done */
     free(t);
@@ -304,7 +304,7 @@ static void on_list(crawl_t *c, crawl_task_t *t, ferry_http_response_t *r)
         if (!c->range_known)
             crawl_set_range(c, list.total_pages);
         c->probing = 0;
-        pg->fetched_at_us = ferry_now_us();
+        pg->fetched_at_us = ferry_clock_now_us();
         pg->list = list;
         pg->movies = (int)list.n;
         pg->processed = 0;
@@ -457,7 +457,7 @@ static int work_left(const crawl_t *c)
         page_state s = c->pages[i].state;
         if (s == PAGE_ACKING || s == PAGE_RECORDING)
             return 1;
-        if (!c->aborted && ferry_running() &&
+        if (!c->aborted && ferry_lifecycle_running() &&
             (s == PAGE_PENDING || s == PAGE_LISTING || s == PAGE_DETAILS))
             return 1;
     }
@@ -497,11 +497,11 @@ static void stop_http(crawl_t *c)
 ferry_status crawl_loop(crawl_t *c)
 {
     int64_t every = ferry_opts_duration_ms(c->o, "progress");
-    int64_t next_progress = ferry_mono_ms() + every;
+    int64_t next_progress = ferry_clock_mono_ms() + every;
     int stopped = 0;
     ferry_err_t err;
     while (work_left(c)) {
-        if ((c->aborted || !ferry_running()) && !stopped) {
+        if ((c->aborted || !ferry_lifecycle_running()) && !stopped) {
             stopped = 1;
             stop_http(c);
         }
@@ -518,12 +518,12 @@ ferry_status crawl_loop(crawl_t *c)
             ferry_producer_poll(c->producer, w);
         }
         crawl_record_completed(c);
-        if (every > 0 && ferry_mono_ms() >= next_progress) {
+        if (every > 0 && ferry_clock_mono_ms() >= next_progress) {
             print_progress(c, "crawl");
-            next_progress = ferry_mono_ms() + every;
+            next_progress = ferry_clock_mono_ms() + every;
         }
     }
-    if (!stopped && (c->aborted || !ferry_running()))
+    if (!stopped && (c->aborted || !ferry_lifecycle_running()))
         stop_http(c);
     return FERRY_OK;
 }

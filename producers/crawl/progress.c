@@ -77,7 +77,7 @@ ferry_status crawl_progress_load(const ferry_opts_t *o, const char *topic, const
     *total_pages = -1;
     char group[128];
     snprintf(group, sizeof group, "ferry-crawl-progress-%d-%lld", (int)getpid(),
-             (long long)ferry_now_us());
+             (long long)ferry_clock_now_us());
     ferry_consumer_conf_t cc = {0};
     cc.offset_reset = "earliest";
     const char *topics[] = {topic};
@@ -85,7 +85,7 @@ ferry_status crawl_progress_load(const ferry_opts_t *o, const char *topic, const
     if (!c)
         return err ? err->status : FERRY_FATAL;
     ferry_status st = FERRY_OK;
-    int64_t deadline = ferry_mono_ms() + timeout_ms;
+    int64_t deadline = ferry_clock_mono_ms() + timeout_ms;
     uint64_t records = 0;
     for (;;) {
         ferry_err_t perr;
@@ -110,11 +110,11 @@ ferry_status crawl_progress_load(const ferry_opts_t *o, const char *topic, const
         }
         if (ferry_consumer_caught_up(c))
             break;
-        if (!ferry_running()) {
+        if (!ferry_lifecycle_running()) {
             st = ferry_err_set(err, FERRY_RETRY, "stopped while reading %s", topic);
             break;
         }
-        if (ferry_mono_ms() > deadline) {
+        if (ferry_clock_mono_ms() > deadline) {
             st = ferry_err_set(err, FERRY_RETRY,
                                "could not read the progress topic %s within %lld ms (is Kafka "
                                "reachable?)",

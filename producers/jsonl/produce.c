@@ -67,7 +67,7 @@ static int key_text(const json_t *rec, const char *field, char *out, size_t outs
 static void progress(ferry_producer_t *p, const produce_stats_t *s, int64_t t0, const char *tag)
 {
     ferry_producer_stats_t ps = ferry_producer_stats(p);
-    double secs = (double)(ferry_mono_ms() - t0) / 1000.0;
+    double secs = (double)(ferry_clock_mono_ms() - t0) / 1000.0;
     ferry_info("%s: lines %llu, sent %llu, acknowledged %llu, failed %llu, bad lines %llu, "
                "%.0f records/s",
                tag, (unsigned long long)s->lines, (unsigned long long)ps.sent,
@@ -97,7 +97,7 @@ static ferry_status produce_stream(FILE *fp, const char *name, const ferry_opts_
         return ferry_err_set(err, FERRY_FATAL, "cannot create a value of schema %s",
                              ferry_schema_name(schema));
     }
-    while (ferry_running() && (n = getline(&line, &cap, fp)) >= 0) {
+    while (ferry_lifecycle_running() && (n = getline(&line, &cap, fp)) >= 0) {
         lineno++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             line[--n] = '\0';
@@ -144,9 +144,9 @@ static ferry_status produce_stream(FILE *fp, const char *name, const ferry_opts_
             break;
         }
         ferry_producer_poll(p, 0);
-        if (every > 0 && ferry_mono_ms() >= *next_progress) {
+        if (every > 0 && ferry_clock_mono_ms() >= *next_progress) {
             progress(p, st, t0, "progress");
-            *next_progress = ferry_mono_ms() + every;
+            *next_progress = ferry_clock_mono_ms() + every;
         }
     }
     avro_value_decref(&value);
@@ -190,7 +190,7 @@ int cmd_produce(int argc, char **argv)
     ferry_status ws = ferry_wire_setup(o, schema, ferry_opts_str(o, "topic"), &wire, &err);
     if (ws != FERRY_OK) {
         ferry_error("%s", err.msg);
-        return ferry_cmd_end(&cmd, ferry_exit_for(ws));
+        return ferry_cmd_end(&cmd, ferry_cmd_exit_for(ws));
     }
     ferry_producer_t *p = ferry_producer_new(o, NULL, &err);
     if (!p) {
@@ -198,7 +198,7 @@ int cmd_produce(int argc, char **argv)
         return ferry_cmd_end(&cmd, FERRY_EXIT_USAGE);
     }
     produce_stats_t st = {0, 0};
-    int64_t t0 = ferry_mono_ms();
+    int64_t t0 = ferry_clock_mono_ms();
     int64_t next_progress = t0 + ferry_opts_duration_ms(o, "progress");
     ferry_status s = FERRY_OK;
     if (ferry_opts_nargs(o) == 0) {
@@ -226,7 +226,7 @@ int cmd_produce(int argc, char **argv)
     ferry_producer_destroy(p);
     if (fs != FERRY_OK || s != FERRY_OK)
         return ferry_cmd_end(&cmd, FERRY_EXIT_FAILED);
-    if (!ferry_running())
-        return ferry_cmd_end(&cmd, 128 + ferry_stop_signal());
+    if (!ferry_lifecycle_running())
+        return ferry_cmd_end(&cmd, 128 + ferry_lifecycle_stop_signal());
     return ferry_cmd_end(&cmd, FERRY_EXIT_OK);
 }

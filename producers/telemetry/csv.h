@@ -61,7 +61,7 @@ typedef struct ferry_csv_conf {
     const char *source;          /* reading.source; NULL = "csv:<name>", "" = none */
     size_t max_record_bytes;     /* longest record accepted (default 16 MiB) */
     int (*running)(void);        /* asked when a read is interrupted by a signal: 0 ends the input
-                                    there like EOF (pass ferry_running); NULL = keep reading */
+                                    there like EOF (pass ferry_lifecycle_running); NULL = keep reading */
 } ferry_csv_conf_t;
 
 /* Counters of one reader. Every physical line is in `lines`; every non-blank record after

@@ -96,7 +96,7 @@ void sim_init(sim_t *s, const sim_conf_t *conf)
         s->conf.ships = 1;
     if (s->conf.channels < 1)
         s->conf.channels = 1;
-    s->tick_ts = conf->realtime ? ferry_now_us() : conf->start_us;
+    s->tick_ts = conf->realtime ? ferry_clock_now_us() : conf->start_us;
 }
 
 void sim_next(sim_t *s, ferry_reading_t *r)
@@ -153,7 +153,7 @@ void sim_next(sim_t *s, ferry_reading_t *r)
         if (c->realtime) {
             /* wall clock at the start of each ship's group, strictly increasing so that a
              * fast run never gives one (ship, channel) the same timestamp twice */
-            int64_t now = ferry_now_us();
+            int64_t now = ferry_clock_now_us();
             s->tick_ts = now > s->tick_ts ? now : s->tick_ts + 1;
         } else {
             s->tick_ts = c->start_us + s->tick * c->step_us;

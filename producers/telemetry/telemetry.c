@@ -83,7 +83,7 @@ typedef struct run {
 static void report(run_t *r, const char *tag)
 {
     ferry_producer_stats_t ps = ferry_producer_stats(r->p);
-    double secs = (double)(ferry_mono_ms() - r->t0_ms) / 1000.0;
+    double secs = (double)(ferry_clock_mono_ms() - r->t0_ms) / 1000.0;
     ferry_info("%s: sent %llu, acknowledged %llu, failed %llu, bad lines %llu, %.0f readings/s "
                "(%.1f s)",
                tag, (unsigned long long)ps.sent, (unsigned long long)ps.delivered,
@@ -102,9 +102,9 @@ static ferry_status publish(run_t *r, const ferry_reading_t *rd, ferry_err_t *er
     if (st)
         return st;
     ferry_producer_poll(r->p, 0);
-    if (r->every_ms > 0 && ferry_mono_ms() >= r->next_progress) {
+    if (r->every_ms > 0 && ferry_clock_mono_ms() >= r->next_progress) {
         report(r, "progress");
-        r->next_progress = ferry_mono_ms() + r->every_ms;
+        r->next_progress = ferry_clock_mono_ms() + r->every_ms;
     }
     return FERRY_OK;
 }
@@ -127,7 +127,7 @@ static ferry_status run_sim(run_t *r, int *incomplete, ferry_err_t *err)
         if (ferry_ts_parse(start, strlen(start), FERRY_TS_AUTO, &sc.start_us, err) != FERRY_OK)
             return ferry_err_set(err, FERRY_USAGE, "--start: %s", err->msg);
     } else {
-        sc.start_us = ferry_now_us() / 1000000 * 1000000;
+        sc.start_us = ferry_clock_now_us() / 1000000 * 1000000;
     }
     int64_t count = ferry_opts_int(o, "count");
     int64_t duration_ms =
@@ -138,19 +138,19 @@ static ferry_status run_sim(run_t *r, int *incomplete, ferry_err_t *err)
     sim_t sim;
     sim_init(&sim, &sc);
     ferry_reading_t rd;
-    int64_t t0 = ferry_mono_ms();
+    int64_t t0 = ferry_clock_mono_ms();
     int64_t i = 0;
     *incomplete = 0;
     while (count == 0 || i < count) {
-        if (!ferry_running()) {
+        if (!ferry_lifecycle_running()) {
             *incomplete = count > 0 || duration_ms > 0;
             break;
         }
-        if (duration_ms >= 0 && ferry_mono_ms() - t0 >= duration_ms)
+        if (duration_ms >= 0 && ferry_clock_mono_ms() - t0 >= duration_ms)
             break;
         if (rate > 0) {
             int64_t due = t0 + (int64_t)((double)i * 1000.0 / rate);
-            int64_t now = ferry_mono_ms();
+            int64_t now = ferry_clock_mono_ms();
             if (due > now) {
                 ferry_producer_poll(r->p, (int)(due - now > 100 ? 100 : due - now));
                 continue;
@@ -201,7 +201,7 @@ static ferry_status parse_csv_conf(const ferry_opts_t *o, ferry_csv_conf_t *cc, 
     cc->fixed_ship = ferry_opts_str(o, "ship");
     if (ferry_ts_offset_parse(ferry_opts_str(o, "time-zone"), &cc->tz_offset_s, err) != FERRY_OK)
         return ferry_err_set(err, FERRY_USAGE, "--time-zone: %s", err->msg);
-    cc->running = ferry_running;
+    cc->running = ferry_lifecycle_running;
     const char *u = ferry_opts_str(o, "time-unit");
     if (ferry_ts_unit_parse(u, &cc->time_unit) != 0)
         return ferry_err_set(err, FERRY_USAGE, "--time-unit must be s, ms, us, ns or auto");
@@ -218,7 +218,7 @@ static ferry_status run_csv_file(run_t *r, FILE *fp, const char *name, const fer
     ferry_reading_t rd;
     ferry_status st = FERRY_OK;
     for (;;) {
-        if (!ferry_running())
+        if (!ferry_lifecycle_running())
             break;
         ferry_err_t lerr;
         int n = ferry_csv_next(csv, &rd, &lerr);
@@ -242,7 +242,7 @@ static ferry_status run_csv_file(run_t *r, FILE *fp, const char *name, const fer
     }
     ferry_csv_stats_t cs = ferry_csv_stats(csv);
     r->lines += cs.lines;
-    if (strict && st == FERRY_OK && ferry_running() && cs.readings == 0 &&
+    if (strict && st == FERRY_OK && ferry_lifecycle_running() && cs.readings == 0 &&
         cs.header_lines + cs.records > 0)
         st = ferry_err_set(err, FERRY_POISON,
                            "%s: %llu line(s) but not one reading (--strict): only a header, or "
@@ -325,14 +325,14 @@ int cmd_telemetry(int argc, char **argv)
         ferry_wire_setup(o, ferry_schema_get("TelemetryReading"), r.topic, &r.wire, &err);
     if (ws != FERRY_OK) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);
-        return ferry_cmd_end(&cmd, ferry_exit_for(ws));
+        return ferry_cmd_end(&cmd, ferry_cmd_exit_for(ws));
     }
     r.p = ferry_producer_new(o, &pc, &err);
     if (!r.p) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);
-        return ferry_cmd_end(&cmd, ferry_exit_for(err.status));
+        return ferry_cmd_end(&cmd, ferry_cmd_exit_for(err.status));
     }
-    r.t0_ms = ferry_mono_ms();
+    r.t0_ms = ferry_clock_mono_ms();
     r.every_ms = ferry_opts_duration_ms(o, "progress");
     r.next_progress = r.t0_ms + r.every_ms;
     int incomplete = 0;
@@ -352,6 +352,6 @@ int cmd_telemetry(int argc, char **argv)
     if (st != FERRY_OK || fs != FERRY_OK)
         return ferry_cmd_end(&cmd, FERRY_EXIT_FAILED);
     if (incomplete)
-        return ferry_cmd_end(&cmd, 128 + ferry_stop_signal());
+        return ferry_cmd_end(&cmd, 128 + ferry_lifecycle_stop_signal());
     return ferry_cmd_end(&cmd, FERRY_EXIT_OK);
 }

@@ -29,7 +29,7 @@ static inline const char *it_env(const char *name)
 static inline void it_unique(char *out, size_t outsz, const char *prefix)
 {
     snprintf(out, outsz, "%s.%d.%lld", prefix, (int)getpid(),
-             (long long)(ferry_now_us() % 100000000000LL));
+             (long long)(ferry_clock_now_us() % 100000000000LL));
 }
 
 /* Options with --brokers from FERRY_BROKERS (and --pg from FERRY_PG_URL). */

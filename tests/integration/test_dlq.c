@@ -19,8 +19,8 @@ static rd_kafka_message_t *consume_one(ferry_opts_t *o, const char *topic, const
     ferry_consumer_t *c = ferry_consumer_new(o, group, topics, 1, NULL, &err);
     assert_non_null(c);
     rd_kafka_message_t *m = NULL;
-    int64_t deadline = ferry_mono_ms() + 30000;
-    while (!m && ferry_mono_ms() < deadline)
+    int64_t deadline = ferry_clock_mono_ms() + 30000;
+    while (!m && ferry_clock_mono_ms() < deadline)
         m = ferry_consumer_poll(c, 200, &err);
     assert_non_null(m);
     /* Keep the message valid after the consumer is gone: copy what the test needs. */
@@ -136,8 +136,8 @@ static void test_dead_letter_from_consumed_message(void **state)
     snprintf(group, sizeof group, "%s.g", topic);
     ferry_consumer_t *c = ferry_consumer_new(o, group, topics, 1, NULL, &err);
     rd_kafka_message_t *m = NULL;
-    int64_t deadline = ferry_mono_ms() + 30000;
-    while (!m && ferry_mono_ms() < deadline)
+    int64_t deadline = ferry_clock_mono_ms() + 30000;
+    while (!m && ferry_clock_mono_ms() < deadline)
         m = ferry_consumer_poll(c, 200, &err);
     assert_non_null(m);
     assert_int_equal(ferry_dlq_send(p, m, FERRY_POISON, "type_conflict", "bad", &err), FERRY_OK);

@@ -270,8 +270,8 @@ static void check_dlq(void)
     ferry_consumer_t *c = ferry_consumer_new(g_o, g_topic, topics, 1, NULL, &err);
     assert_non_null(c);
     int undecodable = 0, range = 0, conflict = 0, total = 0;
-    int64_t deadline = ferry_mono_ms() + 30000;
-    while (ferry_mono_ms() < deadline && !(total >= 8 && ferry_consumer_caught_up(c))) {
+    int64_t deadline = ferry_clock_mono_ms() + 30000;
+    while (ferry_clock_mono_ms() < deadline && !(total >= 8 && ferry_consumer_caught_up(c))) {
         rd_kafka_message_t *m = ferry_consumer_poll(c, 200, &err);
         if (!m)
             continue;

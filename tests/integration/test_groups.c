@@ -56,7 +56,7 @@ static int setup(void **state)
     it_unique(f->group, sizeof f->group, "it.groups.g");
     ferry_topic_spec_t spec = {f->topic, 2, -1, NULL};
     assert_int_equal(ferry_kafka_create_topics(f->o, &spec, 1, &err), FERRY_OK);
-    f->base = ferry_now_us() / 1000 - 600000; /* ten minutes ago, whole ms */
+    f->base = ferry_clock_now_us() / 1000 - 600000; /* ten minutes ago, whole ms */
     ferry_producer_t *p = ferry_producer_new(f->o, NULL, &err);
     assert_non_null(p);
     for (size_t i = 0; i < sizeof P0_TS / sizeof *P0_TS; i++)
@@ -292,7 +292,7 @@ static void test_refused_while_active(void **state)
         ferry_groups_desc_free(d);
         if (!active)
             break;
-        ferry_sleep_ms(200);
+        ferry_lifecycle_sleep_ms(200);
     }
     assert_int_equal(ferry_groups_alter(f->g, f->group, l, &err), FERRY_OK);
     rd_kafka_topic_partition_list_destroy(l);

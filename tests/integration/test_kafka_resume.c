@@ -104,8 +104,8 @@ static void test_resume_after_commit(void **state)
     ferry_consumer_t *c = ferry_consumer_new(o, group, topics, 1, &cc, &err);
     assert_non_null(c);
     int got = 0;
-    int64_t deadline = ferry_mono_ms() + 60000;
-    while (got < N_FIRST && ferry_mono_ms() < deadline) {
+    int64_t deadline = ferry_clock_mono_ms() + 60000;
+    while (got < N_FIRST && ferry_clock_mono_ms() < deadline) {
         rd_kafka_message_t *m = ferry_consumer_poll(c, 200, &err);
         if (!m)
             continue;
@@ -133,8 +133,8 @@ static void test_resume_after_commit(void **state)
     c = ferry_consumer_new(o, group, topics, 1, NULL, &err);
     assert_non_null(c);
     int got2 = 0;
-    deadline = ferry_mono_ms() + 60000;
-    while (ferry_mono_ms() < deadline) {
+    deadline = ferry_clock_mono_ms() + 60000;
+    while (ferry_clock_mono_ms() < deadline) {
         rd_kafka_message_t *m = ferry_consumer_poll(c, 200, &err);
         if (!m) {
             if (got2 >= N_RECORDS - N_FIRST && ferry_consumer_caught_up(c))

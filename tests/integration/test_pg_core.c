@@ -37,23 +37,23 @@ static void test_copy_binary_roundtrip(void **state)
     ferry_buf_append_str(&sql, "COPY ");
     ferry_pg_append_ident(&sql, table);
     ferry_buf_append_str(&sql, " FROM STDIN (FORMAT binary)");
-    ferry_copy_t *cp = ferry_copy_begin(pg, ferry_buf_cstr(&sql), &err);
+    ferry_pg_copy_t *cp = ferry_pg_copy_begin(pg, ferry_buf_cstr(&sql), &err);
     assert_non_null(cp);
     const int rows = 20000; /* several flushes of the 256 KiB buffer */
     for (int r = 0; r < rows; r++) {
         char t[64];
         int n = snprintf(t, sizeof t, "선박-%d \"q\";", r);
-        ferry_copy_row(cp, 7);
-        ferry_copy_text(cp, t, (size_t)n);
-        ferry_copy_int8(cp, (int64_t)r * 1000000007LL - 5);
-        ferry_copy_int4(cp, -r);
-        ferry_copy_float8(cp, r / 4.0);
-        ferry_copy_bool(cp, r % 2);
-        ferry_copy_timestamptz(cp, 1700000000000000LL + r * 1000LL + 123);
-        ferry_copy_null(cp);
+        ferry_pg_copy_row(cp, 7);
+        ferry_pg_copy_text(cp, t, (size_t)n);
+        ferry_pg_copy_int8(cp, (int64_t)r * 1000000007LL - 5);
+        ferry_pg_copy_int4(cp, -r);
+        ferry_pg_copy_float8(cp, r / 4.0);
+        ferry_pg_copy_bool(cp, r % 2);
+        ferry_pg_copy_timestamptz(cp, 1700000000000000LL + r * 1000LL + 123);
+        ferry_pg_copy_null(cp);
     }
     int64_t copied = -1;
-    assert_int_equal(ferry_copy_end(cp, &copied, &err), FERRY_OK);
+    assert_int_equal(ferry_pg_copy_end(cp, &copied, &err), FERRY_OK);
     assert_int_equal(copied, rows);
 
     assert_int_equal(ferry_pg_exec(pg, "SET TimeZone = 'UTC'", &err), FERRY_OK);
@@ -92,22 +92,23 @@ static void test_copy_error_is_classified(void **state)
     ferry_err_t err;
     assert_int_equal(ferry_pg_exec(pg, "CREATE TEMP TABLE it_copy_err (k int PRIMARY KEY)", &err),
                      FERRY_OK);
-    ferry_copy_t *cp = ferry_copy_begin(pg, "COPY it_copy_err FROM STDIN (FORMAT binary)", &err);
+    ferry_pg_copy_t *cp =
+        ferry_pg_copy_begin(pg, "COPY it_copy_err FROM STDIN (FORMAT binary)", &err);
     assert_non_null(cp);
     for (int i = 0; i < 3; i++) {
-        ferry_copy_row(cp, 1);
-        ferry_copy_int4(cp, 1); /* duplicate key */
+        ferry_pg_copy_row(cp, 1);
+        ferry_pg_copy_int4(cp, 1); /* duplicate key */
     }
-    assert_int_equal(ferry_copy_end(cp, NULL, &err), FERRY_POISON);
+    assert_int_equal(ferry_pg_copy_end(cp, NULL, &err), FERRY_POISON);
     assert_string_equal(err.sqlstate, "23505");
     /* The connection is still usable afterwards. */
     assert_int_equal(ferry_pg_exec(pg, "SELECT 1", &err), FERRY_OK);
 
-    cp = ferry_copy_begin(pg, "COPY it_copy_err FROM STDIN (FORMAT binary)", &err);
+    cp = ferry_pg_copy_begin(pg, "COPY it_copy_err FROM STDIN (FORMAT binary)", &err);
     assert_non_null(cp);
-    ferry_copy_row(cp, 1);
-    ferry_copy_int4(cp, 5);
-    ferry_copy_abort(cp, "test abort");
+    ferry_pg_copy_row(cp, 1);
+    ferry_pg_copy_int4(cp, 5);
+    ferry_pg_copy_abort(cp, "test abort");
     char v[16];
     assert_int_equal(
         ferry_pg_query_value(pg, "SELECT count(*) FROM it_copy_err", 0, NULL, v, sizeof v, &err),
@@ -139,11 +140,11 @@ static void test_connect_retry_gives_up_and_permanent_errors(void **state)
 {
     ferry_err_t err;
     ferry_pg_retry_t retry = {100, 400, 1500};
-    int64_t t0 = ferry_mono_ms();
+    int64_t t0 = ferry_clock_mono_ms();
     /* Port 1 on loopback: nothing listens, connection refused every time. */
     ferry_pg_t *pg =
         ferry_pg_connect("postgresql://ferry:hunter2@127.0.0.1:1/ferry", "it", &retry, &err);
-    int64_t took = ferry_mono_ms() - t0;
+    int64_t took = ferry_clock_mono_ms() - t0;
     assert_null(pg);
     assert_int_equal(err.status, FERRY_RETRY);
     assert_true(took >= 1400);
@@ -155,11 +156,11 @@ static void test_connect_retry_gives_up_and_permanent_errors(void **state)
     char *slash = strrchr(url, '/');
     assert_non_null(slash);
     snprintf(slash, sizeof url - (size_t)(slash - url), "/no_such_db_ferry");
-    t0 = ferry_mono_ms();
+    t0 = ferry_clock_mono_ms();
     pg = ferry_pg_connect(url, "it", NULL, &err);
     assert_null(pg);
     assert_int_equal(err.status, FERRY_FATAL);
-    assert_true(ferry_mono_ms() - t0 < 5000);
+    assert_true(ferry_clock_mono_ms() - t0 < 5000);
 }
 
 int main(void)
