@@ -14,9 +14,10 @@
 
 typedef struct movie_store movie_store_t;
 
-/* Prepares the statements for the two tables (names may be schema-qualified, "s.t").
- * `pg` is borrowed and must outlive the store. Returns a new store (movie_store_destroy) or
- * NULL with a FERRY_USAGE *err for an empty table name. */
+/* Prepares the statements for the two tables (names as psql takes them: "t" or "s.t",
+ * unquoted parts folded to lower case, quoted ones exact). `pg` is borrowed and must outlive the
+ * store. Returns a new store, which the caller frees with movie_store_destroy(), or NULL with a
+ * FERRY_USAGE *err for an empty or invalid table name. */
 movie_store_t *movie_store_new(ferry_pg_t *pg, const char *movies_table, const char *watch_table,
                                ferry_err_t *err);
 void movie_store_destroy(movie_store_t *s);
