@@ -36,13 +36,9 @@ ferry_groups_t *ferry_groups_new(const ferry_opts_t *o, int timeout_ms, ferry_er
     rd_kafka_conf_t *conf = ferry_kafka_conf_new(o, defaults, err);
     if (!conf)
         return NULL;
-    char errstr[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        ferry_err_set(err, FERRY_FATAL, "cannot create Kafka admin client: %s", errstr);
+    rd_kafka_t *rk = ferry_kafka_new(RD_KAFKA_CONSUMER, conf, "admin client", err);
+    if (!rk)
         return NULL;
-    }
     ferry_groups_t *g = ferry_xcalloc(1, sizeof *g);
     g->rk = rk;
     g->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;

@@ -102,6 +102,18 @@ rd_kafka_conf_t *ferry_kafka_conf_new(const ferry_opts_t *o, const char *const *
     return conf_build(o, defaults, NULL, err);
 }
 
+rd_kafka_t *ferry_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, const char *what,
+                            ferry_err_t *err)
+{
+    char errstr[512];
+    rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        ferry_err_set(err, FERRY_FATAL, "cannot create Kafka %s: %s", what, errstr);
+    }
+    return rk;
+}
+
 ferry_status ferry_kafka_classify(rd_kafka_resp_err_t code)
 {
     switch (code) {
@@ -182,12 +194,8 @@ ferry_producer_t *ferry_producer_new(const ferry_opts_t *o, const ferry_producer
         p->dr_cb = pc->dr_cb;
         p->dr_opaque = pc->dr_opaque;
     }
-    char errstr[512];
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!p->rk) {
-        ferry_err_set(err, FERRY_FATAL, "cannot create Kafka producer: %s", errstr);
-        goto fail_conf;
-    }
+    if (!(p->rk = ferry_kafka_new(RD_KAFKA_PRODUCER, conf, "producer", err)))
+        goto fail;
     if (pc && pc->transactional_id) {
         rd_kafka_error_t *e = rd_kafka_init_transactions(p->rk, 60000);
         if (e) {
@@ -427,12 +435,8 @@ ferry_consumer_t *ferry_consumer_new(const ferry_opts_t *o, const char *group,
         c->rebalance_cb = cc->rebalance_cb;
         c->rebalance_opaque = cc->rebalance_opaque;
     }
-    char errstr[512];
-    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    if (!c->rk) {
-        rd_kafka_conf_destroy(conf);
+    if (!(c->rk = ferry_kafka_new(RD_KAFKA_CONSUMER, conf, "consumer", err))) {
         free(c);
-        ferry_err_set(err, FERRY_FATAL, "cannot create Kafka consumer: %s", errstr);
         return NULL;
     }
     rd_kafka_poll_set_consumer(c->rk);
@@ -579,12 +583,9 @@ ferry_status ferry_kafka_create_topics(const ferry_opts_t *o, const ferry_topic_
     rd_kafka_conf_t *conf = ferry_kafka_conf_new(o, NULL, err);
     if (!conf)
         return err->status;
-    char errstr[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        return ferry_err_set(err, FERRY_FATAL, "admin client: %s", errstr);
-    }
+    rd_kafka_t *rk = ferry_kafka_new(RD_KAFKA_PRODUCER, conf, "admin client", err);
+    if (!rk)
+        return err->status;
     ferry_status st = FERRY_OK;
     /* every name is checked before any topic is made: never half a topic and its .dlq */
     for (size_t i = 0; i < n; i++) {
@@ -595,6 +596,7 @@ ferry_status ferry_kafka_create_topics(const ferry_opts_t *o, const ferry_topic_
         }
     }
     rd_kafka_NewTopic_t **nt = ferry_xcalloc(n ? n : 1, sizeof *nt);
+    char errstr[512];
     for (size_t i = 0; i < n; i++) {
         nt[i] = rd_kafka_NewTopic_new(
             specs[i].name, specs[i].partitions,

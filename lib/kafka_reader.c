@@ -32,13 +32,9 @@ ferry_kafka_reader_t *ferry_kafka_reader_new(const ferry_opts_t *o, const char *
     rd_kafka_conf_t *conf = ferry_kafka_conf_new(o, defaults, err);
     if (!conf)
         return NULL;
-    char errstr[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        ferry_err_set(err, FERRY_FATAL, "cannot create Kafka consumer: %s", errstr);
+    rd_kafka_t *rk = ferry_kafka_new(RD_KAFKA_CONSUMER, conf, "consumer", err);
+    if (!rk)
         return NULL;
-    }
     rd_kafka_poll_set_consumer(rk);
     ferry_kafka_reader_t *r = calloc(1, sizeof *r);
     if (!r || !(r->group = strdup(group)))

@@ -29,6 +29,12 @@
 rd_kafka_conf_t *ferry_kafka_conf_new(const ferry_opts_t *o, const char *const *defaults,
                                       ferry_err_t *err);
 
+/* Creates a client of `type` from `conf`, which it takes over (destroyed on failure too).
+ * NULL with FERRY_FATAL "cannot create Kafka <what>: ..." when librdkafka refuses the
+ * configuration. The caller frees the client with rd_kafka_destroy (inside lib/). */
+rd_kafka_t *ferry_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, const char *what,
+                            ferry_err_t *err);
+
 /* Classifies a librdkafka error: retriable/transient -> FERRY_RETRY, fatal -> FERRY_FATAL. */
 ferry_status ferry_kafka_classify(rd_kafka_resp_err_t code);
 
