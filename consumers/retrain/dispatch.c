@@ -179,8 +179,8 @@ static int run(dispatch_t *ds, int64_t idle_ms)
                 return FERRY_EXIT_FAILED;
             }
             /* a stop the core requested after a failure it logged (PostgreSQL refusing the
-             * reconnection for good), not a signal: still a failure */
-            return ferry_lifecycle_stop_signal() ? FERRY_EXIT_OK : FERRY_EXIT_FAILED;
+             * reconnection for good), not a signal: exit 3, as dualwrite and backfill do */
+            return ferry_lifecycle_stop_signal() ? FERRY_EXIT_OK : FERRY_EXIT_UNAVAILABLE;
         }
     }
     return FERRY_EXIT_OK;
