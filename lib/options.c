@@ -253,12 +253,11 @@ static ferry_status assign(opt_value_t *v, const char *val, const char *origin, 
     return FERRY_OK;
 }
 
-/* Reads a whole (small) file, stripping one trailing newline. Returns a new string. */
-static char *read_secret_file(const char *path, ferry_err_t *err)
+char *ferry_opts_read_secret_file(const char *path, ferry_err_t *err)
 {
     FILE *fp = fopen(path, "r");
     if (!fp) {
-        ferry_err_set(err, FERRY_FATAL, "cannot read secret file %s: %s", path, strerror(errno));
+        ferry_err_set(err, FERRY_USAGE, "cannot read secret file %s: %s", path, strerror(errno));
         return NULL;
     }
     char buf[8192];
@@ -267,7 +266,11 @@ static char *read_secret_file(const char *path, ferry_err_t *err)
     buf[n] = '\0';
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         buf[--n] = '\0';
-    return strdup(buf);
+    char *secret = strdup(buf);
+    memset(buf, 0, sizeof buf);
+    if (!secret)
+        abort();
+    return secret;
 }
 
 static void env_name(const char *name, const char *suffix, char *out, size_t outsz)
@@ -335,7 +338,7 @@ static ferry_status load_config(ferry_opts_t *o, const char *path, ferry_err_t *
             break;
         }
         if (is_file) {
-            char *secret = read_secret_file(val, err);
+            char *secret = ferry_opts_read_secret_file(val, err);
             if (!secret) {
                 st = FERRY_FATAL;
                 break;
@@ -381,7 +384,7 @@ static ferry_status load_env(ferry_opts_t *o, ferry_err_t *err)
             env_name(v->def->name, "_FILE", name, sizeof name);
             const char *path = getenv(name);
             if (path) {
-                char *secret = read_secret_file(path, err);
+                char *secret = ferry_opts_read_secret_file(path, err);
                 if (!secret)
                     return FERRY_FATAL;
                 st = assign(v, secret, name, 0, err);
@@ -469,7 +472,7 @@ static ferry_status parse_argv(ferry_opts_t *o, int argc, char **argv, ferry_err
         }
         ferry_status st;
         if (is_file) {
-            char *secret = read_secret_file(val, err);
+            char *secret = ferry_opts_read_secret_file(val, err);
             if (!secret)
                 return FERRY_FATAL;
             st = assign(v, secret, shown, 1, err);

@@ -101,6 +101,11 @@ ferry_status ferry_opts_parse(ferry_opts_t *o, int argc, char **argv, ferry_err_
 int ferry_opts_parse_or_exit_code(ferry_opts_t *o, int argc, char **argv, int *exit_code);
 
 int ferry_opts_help_requested(const ferry_opts_t *o);
+
+/* The secret a file holds (at most 8 KiB; trailing newlines and CRs stripped), as the
+ * FILE options read it: a new string the caller frees (and should wipe), or NULL with
+ * FERRY_USAGE "cannot read secret file PATH: ..." in *err. */
+char *ferry_opts_read_secret_file(const char *path, ferry_err_t *err);
 /* Prints --help text (synopsis, about, every option with its env name and default;
  * secrets show no value) to `fp`. */
 void ferry_opts_print_help(const ferry_opts_t *o, FILE *fp);

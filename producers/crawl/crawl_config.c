@@ -11,25 +11,6 @@
 #include "ferry/command.h"
 #include "ferry/log.h"
 
-/* Reads a small secret file (trailing newline stripped). Returns a new string or NULL. */
-static char *read_secret(const char *path, ferry_err_t *err)
-{
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        ferry_err_set(err, FERRY_USAGE, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, fp);
-    fclose(fp);
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        buf[--n] = '\0';
-    char *s = strdup(buf);
-    memset(buf, 0, sizeof buf);
-    return s;
-}
-
 /* A credential from the option (flag, --NAME-file, FERRY_* env, config), else from the
  * environment variable `env`, else from the file named by `env`_FILE. NULL when none. */
 static char *credential(const ferry_opts_t *o, const char *opt, const char *env, ferry_err_t *err,
@@ -45,7 +26,7 @@ static char *credential(const ferry_opts_t *o, const char *opt, const char *env,
     snprintf(fenv, sizeof fenv, "%s_FILE", env);
     const char *path = getenv(fenv);
     if (path && *path) {
-        char *s = read_secret(path, err);
+        char *s = ferry_opts_read_secret_file(path, err);
         if (!s) {
             *failed = 1;
             return NULL;
